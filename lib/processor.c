@@ -1,0 +1,415 @@
+/* SPDX-License-Identifier: MIT */
+/* processor.c - one thread and one unbounded queue per handler */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "processor.h"
+
+struct item {
+    enum kinf__note_type type;
+    kinf_object *old_obj;
+    kinf_object *obj;
+    char *key;
+    bool flag;
+    kinf_error *err;
+};
+
+struct kinf_registration {
+    struct kinf_registration *next;   /* processor list, under p->lock */
+    struct kinf__processor *processor;
+    kinf_handler handler;
+    void *user_data;
+    kinf_free_fn free_user_data;
+
+    pthread_mutex_t lock;     /* guards the queue and the flags below */
+    pthread_cond_t wake;
+    struct item *queue;       /* ring buffer */
+    size_t head;
+    size_t len;
+    size_t cap;
+    bool stopping;            /* the thread must end */
+    bool self_free;           /* removed from its own callback */
+    atomic_size_t pending_initial;
+
+    pthread_t thread;
+    bool running;             /* a thread exists that is not joined */
+};
+
+struct kinf__processor {
+    bool (*source_synced)(void *);
+    void *source;
+    pthread_mutex_t lock;     /* "blockDeltas": guards the list */
+    struct kinf_registration *listeners;
+};
+
+static void item_clear(struct item *it)
+{
+    kinf_object_unref(it->old_obj);
+    kinf_object_unref(it->obj);
+    free(it->key);
+    free(it->err);
+    memset(it, 0, sizeof(*it));
+}
+
+static int push(struct kinf_registration *l, const struct kinf__note *n)
+{
+    struct item it = {0};
+    int rc = 0;
+
+    it.type = n->type;
+    it.flag = n->flag;
+    if (n->key && !(it.key = strdup(n->key)))
+        return KINF_ENOMEM;
+    if (n->err) {
+        it.err = malloc(sizeof(*it.err));
+        if (!it.err) {
+            free(it.key);
+            return KINF_ENOMEM;
+        }
+        memcpy(it.err, n->err, sizeof(*it.err));
+    }
+    it.old_obj = kinf_object_ref(n->old_obj);
+    it.obj = kinf_object_ref(n->obj);
+
+    pthread_mutex_lock(&l->lock);
+    if (l->len == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 1024;
+        struct item *q = malloc(cap * sizeof(*q));
+
+        if (!q) {
+            rc = KINF_ENOMEM;
+            goto out;
+        }
+        for (size_t i = 0; i < l->len; i++)
+            q[i] = l->queue[(l->head + i) % l->cap];
+        free(l->queue);
+        l->queue = q;
+        l->cap = cap;
+        l->head = 0;
+    }
+    l->queue[(l->head + l->len) % l->cap] = it;
+    l->len++;
+    if (it.type == KINF__NOTE_ADD && it.flag)
+        atomic_fetch_add(&l->pending_initial, 1);
+    pthread_cond_signal(&l->wake);
+
+out:
+    pthread_mutex_unlock(&l->lock);
+    if (rc < 0)
+        item_clear(&it);
+    return rc;
+}
+
+static void deliver(struct kinf_registration *l, const struct item *it)
+{
+    const kinf_handler *h = &l->handler;
+
+    switch (it->type) {
+    case KINF__NOTE_ADD:
+        if (h->on_add)
+            h->on_add(it->obj, it->flag, l->user_data);
+        break;
+    case KINF__NOTE_UPDATE:
+        if (h->on_update)
+            h->on_update(it->old_obj, it->obj, l->user_data);
+        break;
+    case KINF__NOTE_DELETE:
+        if (h->on_delete)
+            h->on_delete(it->key, it->obj, it->flag, l->user_data);
+        break;
+    case KINF__NOTE_ERROR:
+        if (h->on_error)
+            h->on_error(it->err, l->user_data);
+        break;
+    }
+}
+
+static void registration_free(struct kinf_registration *l)
+{
+    for (size_t i = 0; i < l->len; i++)
+        item_clear(&l->queue[(l->head + i) % l->cap]);
+    free(l->queue);
+    if (l->free_user_data)
+        l->free_user_data(l->user_data);
+    pthread_mutex_destroy(&l->lock);
+    pthread_cond_destroy(&l->wake);
+    free(l);
+}
+
+static void *listener_main(void *arg)
+{
+    struct kinf_registration *l = arg;
+    bool self_free;
+
+    for (;;) {
+        struct item it;
+
+        pthread_mutex_lock(&l->lock);
+        while (l->len == 0 && !l->stopping)
+            pthread_cond_wait(&l->wake, &l->lock);
+        if (l->stopping) {
+            pthread_mutex_unlock(&l->lock);
+            break;
+        }
+        it = l->queue[l->head];
+        l->head = (l->head + 1) % l->cap;
+        l->len--;
+        pthread_mutex_unlock(&l->lock);
+
+        deliver(l, &it);
+        if (it.type == KINF__NOTE_ADD && it.flag)
+            atomic_fetch_sub(&l->pending_initial, 1);
+        item_clear(&it);
+    }
+
+    pthread_mutex_lock(&l->lock);
+    self_free = l->self_free;
+    pthread_mutex_unlock(&l->lock);
+    if (self_free)
+        registration_free(l);   /* removed by its own callback */
+    return NULL;
+}
+
+struct kinf__processor *kinf__processor_new(bool (*source_synced)(void *),
+                                            void *user_data)
+{
+    struct kinf__processor *p = calloc(1, sizeof(*p));
+
+    if (!p)
+        return NULL;
+    pthread_mutex_init(&p->lock, NULL);
+    p->source_synced = source_synced;
+    p->source = user_data;
+    return p;
+}
+
+void kinf__processor_lock(struct kinf__processor *p)
+{
+    pthread_mutex_lock(&p->lock);
+}
+
+void kinf__processor_unlock(struct kinf__processor *p)
+{
+    pthread_mutex_unlock(&p->lock);
+}
+
+int kinf__processor_distribute(struct kinf__processor *p,
+                               const struct kinf__note *note)
+{
+    int rc = 0;
+
+    for (struct kinf_registration *l = p->listeners; l; l = l->next) {
+        if (push(l, note) < 0)
+            rc = KINF_ENOMEM;
+    }
+    return rc;
+}
+
+static int start_thread(struct kinf_registration *l)
+{
+    if (l->running)
+        return 0;
+    pthread_mutex_lock(&l->lock);
+    l->stopping = false;
+    pthread_mutex_unlock(&l->lock);
+    if (pthread_create(&l->thread, NULL, listener_main, l) != 0)
+        return KINF_ERROR;
+    l->running = true;
+    return 0;
+}
+
+int kinf__processor_add(struct kinf__processor *p, kinf_registration **out,
+                        const kinf_handler *handler, void *user_data,
+                        kinf_free_fn free_user_data,
+                        kinf_object *const *initial, size_t count,
+                        bool running)
+{
+    struct kinf_registration *l = calloc(1, sizeof(*l));
+    struct kinf__note note = { .type = KINF__NOTE_ADD, .flag = true };
+    int rc = 0;
+
+    if (!l)
+        return KINF_ENOMEM;
+    pthread_mutex_init(&l->lock, NULL);
+    pthread_cond_init(&l->wake, NULL);
+    atomic_init(&l->pending_initial, 0);
+    l->processor = p;
+    l->handler = *handler;
+    l->user_data = user_data;
+    l->free_user_data = free_user_data;
+
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        note.obj = initial[i];
+        rc = push(l, &note);
+    }
+    if (rc == 0 && running)
+        rc = start_thread(l);
+    if (rc < 0) {
+        l->free_user_data = NULL;   /* the caller still owns it */
+        registration_free(l);
+        return rc;
+    }
+    l->next = p->listeners;
+    p->listeners = l;
+    if (out)
+        *out = l;
+    return 0;
+}
+
+static bool is_self(const struct kinf_registration *l)
+{
+    return l->running && pthread_equal(l->thread, pthread_self());
+}
+
+/* Ask the thread to end; join it unless it is the caller. Returns true
+   when the thread is gone. */
+static bool stop_listener(struct kinf_registration *l)
+{
+    pthread_mutex_lock(&l->lock);
+    l->stopping = true;
+    pthread_cond_signal(&l->wake);
+    pthread_mutex_unlock(&l->lock);
+    if (!l->running)
+        return true;
+    if (is_self(l))
+        return false;
+    pthread_join(l->thread, NULL);
+    l->running = false;
+    return true;
+}
+
+int kinf__processor_remove(struct kinf__processor *p,
+                           kinf_registration *reg)
+{
+    struct kinf_registration **link;
+
+    pthread_mutex_lock(&p->lock);
+    for (link = &p->listeners; *link && *link != reg; link = &(*link)->next)
+        ;
+    if (!*link) {
+        pthread_mutex_unlock(&p->lock);
+        return KINF_ENOTFOUND;
+    }
+    *link = reg->next;
+    pthread_mutex_unlock(&p->lock);
+
+    if (stop_listener(reg)) {
+        registration_free(reg);
+        return 0;
+    }
+    /* Removed from its own callback: the thread frees it on its way
+       out. */
+    pthread_mutex_lock(&reg->lock);
+    reg->self_free = true;
+    pthread_mutex_unlock(&reg->lock);
+    pthread_detach(reg->thread);
+    return 0;
+}
+
+int kinf__processor_run(struct kinf__processor *p)
+{
+    int rc = 0;
+
+    pthread_mutex_lock(&p->lock);
+    for (struct kinf_registration *l = p->listeners; l; l = l->next) {
+        /* A thread left over from a stop inside its own callback. */
+        if (l->running && l->stopping && !is_self(l)) {
+            pthread_join(l->thread, NULL);
+            l->running = false;
+        }
+        if (start_thread(l) < 0)
+            rc = KINF_ERROR;
+    }
+    pthread_mutex_unlock(&p->lock);
+    return rc;
+}
+
+void kinf__processor_stop(struct kinf__processor *p)
+{
+    pthread_t *threads = NULL;
+    size_t n = 0;
+    size_t count = 0;
+
+    /* Signal under the lock, join outside it: a callback that is
+       finishing may still need the lock (to add a handler, say). */
+    pthread_mutex_lock(&p->lock);
+    for (struct kinf_registration *l = p->listeners; l; l = l->next)
+        count++;
+    threads = calloc(count ? count : 1, sizeof(*threads));
+    for (struct kinf_registration *l = p->listeners; l; l = l->next) {
+        pthread_mutex_lock(&l->lock);
+        l->stopping = true;
+        pthread_cond_signal(&l->wake);
+        pthread_mutex_unlock(&l->lock);
+        if (!l->running || is_self(l))
+            continue;
+        if (threads) {
+            threads[n++] = l->thread;
+            l->running = false;
+        }
+    }
+    pthread_mutex_unlock(&p->lock);
+
+    for (size_t i = 0; i < n; i++)
+        pthread_join(threads[i], NULL);
+    free(threads);
+    if (!threads) {
+        /* Out of memory for the list: join one by one instead. */
+        for (struct kinf_registration *l = p->listeners; l; l = l->next)
+            stop_listener(l);
+    }
+}
+
+void kinf__processor_free(struct kinf__processor *p)
+{
+    struct kinf_registration *l;
+
+    if (!p)
+        return;
+    kinf__processor_stop(p);
+    while ((l = p->listeners)) {
+        p->listeners = l->next;
+        registration_free(l);
+    }
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}
+
+bool kinf__registration_initial_delivered(const kinf_registration *reg)
+{
+    struct kinf_registration *l = (struct kinf_registration *)reg;
+
+    return atomic_load(&l->pending_initial) == 0;
+}
+
+bool kinf__registration_has_synced(const kinf_registration *reg)
+{
+    const struct kinf__processor *p = reg->processor;
+
+    return p->source_synced(p->source) &&
+           kinf__registration_initial_delivered(reg);
+}
+
+bool kinf__processor_initial_delivered(struct kinf__processor *p)
+{
+    bool done = true;
+
+    pthread_mutex_lock(&p->lock);
+    for (struct kinf_registration *l = p->listeners; l; l = l->next)
+        done = done && kinf__registration_initial_delivered(l);
+    pthread_mutex_unlock(&p->lock);
+    return done;
+}
+
+bool kinf__processor_is_listener_thread(struct kinf__processor *p)
+{
+    bool found = false;
+
+    pthread_mutex_lock(&p->lock);
+    for (struct kinf_registration *l = p->listeners; l; l = l->next)
+        found = found || is_self(l);
+    pthread_mutex_unlock(&p->lock);
+    return found;
+}
