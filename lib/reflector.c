@@ -179,7 +179,7 @@ static int on_event(const struct kinf__event *ev, void *user_data)
     if (ev->type == KINF__EVENT_ERROR) {
         /* The watch cache reports a compacted version as an ERROR event
            inside a 200 stream: same meaning as an HTTP 410. */
-        return kinf__status_to_error(w->err, ev->status, "WATCH", r->path);
+        return kinf__status_to_error(w->err, ev->status, "GET", r->path);
     }
 
     KINF__LOG(r->log, KINF_LOG_TRACE, "watch", "%s %s at %s",
@@ -269,8 +269,7 @@ static enum watch_outcome watch_once(struct kinf__reflector *r,
     }
     if (events == 0 && kinf__now_ms() - start < SHORT_WATCH_MS) {
         kinf__error(err, KINF_EPROTOCOL,
-                    "very short watch: %s: unexpected watch close - "
-                    "watch lasted less than a second and no items received",
+                    "watch of %s closed within a second without events",
                     r->path);
         report(r, err);
         return RELIST;
