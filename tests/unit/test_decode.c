@@ -117,9 +117,9 @@ static void test_every_split_of_every_capture(void **state)
 {
     static const char *const names[] = {
         "02-watch-bookmarks.http",
+        "06-watch-rv0.http",
         "03-watch-too-old-rv.http",
-        "05-watchlist-sendInitialEvents-rv0.http",
-        "06-watch-rv0.http"
+        "05-watchlist-sendInitialEvents-rv0.http"
     };
 
     (void)state;
@@ -136,8 +136,9 @@ static void test_every_split_of_every_capture(void **state)
         assert_int_equal(decode_chunked(&split, body, len, &one, 1), 0);
         assert_same(&whole, &split);
 
-        /* Two chunks, cut at every position. */
-        for (size_t cut = 1; cut < len; cut++) {
+        /* Two chunks, cut at every position (the quadratic part: on
+           the two richest captures only). */
+        for (size_t cut = 1; f < 2 && cut < len; cut++) {
             size_t sizes[2] = { cut, len - cut };
 
             assert_int_equal(decode_chunked(&split, body, len, sizes, 2),

@@ -61,7 +61,7 @@ static inline const char *test_data_dir(void)
 {
     const char *dir = getenv("KINF_TEST_DATA");
 
-    return dir ? dir : "tests/data";
+    return dir ? dir : "tests/sim";
 }
 
 #endif

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# test_demo.sh - the README's demo shows default/nginx being added,
+# updated several times and deleted, in that order, and stops cleanly.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+export KINF_DEMO_BIN=${1:?usage: test_demo.sh path/to/pod-controller}
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+status=0
+"$root/examples/demo.sh" >"$log" 2>&1 || status=$?
+if [ "$status" -ne 0 ]; then
+  cat "$log"
+  echo "FAIL: demo exited with $status"
+  exit 1
+fi
+
+# Keep only the controller's klog lines about default/nginx, in order.
+klog='^I[0-9]\{4\} [0-9:.]* *[0-9]* [^]]*\] '
+funcs='\(AddFunc\|UpdateFunc\|DeleteFunc\)'
+sequence=$(sed -n "s/${klog}${funcs} default\/nginx\$/\1/p" "$log" |
+  tr '\n' ' ')
+echo "sequence: $sequence"
+if ! [[ "$sequence" =~ ^AddFunc\ (UpdateFunc\ ){2,}DeleteFunc\ $ ]]; then
+  cat "$log"
+  echo "FAIL: expected AddFunc, several UpdateFunc, then DeleteFunc"
+  exit 1
+fi
+for line in 'starting pod controller' 'received signal 15' \
+            'pod controller stopped: 1 adds'; do
+  if ! grep -q "$line" "$log"; then
+    cat "$log"
+    echo "FAIL: no '$line' in the demo output"
+    exit 1
+  fi
+done
+echo "PASS: demo output in order"
