@@ -175,10 +175,11 @@ def _page(keys, table, plan, namespace, pred):
 def read_list(sim, req, res, namespace, pred):
     """-> (list metadata, entries of the page)."""
     plan = plan_list(sim, req.query)
-    with sim.store.cond:
+    with sim.store.cond:  # the current table changes under writers
         keys, table = sim.store.snapshot(res, plan.at_rv)
         list_rv = plan.at_rv if plan.at_rv is not None else sim.store.rv
-    page, next_key, remaining = _page(keys, table, plan, namespace, pred)
+        page, next_key, remaining = _page(keys, table, plan, namespace,
+                                          pred)
     meta = {"resourceVersion": str(list_rv)}
     if next_key is not None:
         meta["continue"] = encode_continue(list_rv, next_key)

@@ -38,6 +38,19 @@ def _selector(req, res):
                    parse_fields(req.query.get("fieldSelector"), res.kind))
 
 
+# Bodies we cannot read. Anything else is tried as JSON, so that curl's
+# default form content type still works by hand.
+_FOREIGN_BODIES = ("application/vnd.kubernetes.protobuf", "application/yaml",
+                   "application/cbor", "application/apply-patch+yaml",
+                   "application/apply-patch+cbor")
+
+
+def _body(req):
+    if req.content_type() in _FOREIGN_BODIES:
+        raise sim_status.unsupported_media_type(["application/json"])
+    return req.json()
+
+
 def _collection(sim, req, res, namespace, info):
     method, handler = req.method, req.handler
     if method in ("GET", "HEAD"):
@@ -54,7 +67,7 @@ def _collection(sim, req, res, namespace, info):
     elif method == "POST":
         if res.namespaced and not namespace:
             raise method_not_allowed()
-        entry = sim.registry.create(res, namespace, req.json())
+        entry = sim.registry.create(res, namespace, _body(req))
         handler.send_json(201, entry.full_json())
     elif method == "DELETE":
         entries = sim.registry.delete_collection(
@@ -75,7 +88,7 @@ def _item(sim, req, res, namespace, info):
     if method in ("GET", "HEAD"):
         entry = registry.get(res, namespace, name)
     elif method == "PUT":
-        entry = registry.replace(res, namespace, name, req.json(), sub)
+        entry = registry.replace(res, namespace, name, _body(req), sub)
     elif method == "PATCH":
         ctype = req.content_type()
         if ctype not in PATCH_TYPES:

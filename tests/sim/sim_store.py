@@ -89,7 +89,8 @@ class Store:
 
     def snapshot(self, res, at_rv=None):
         """(keys in order, {key: Entry}) as of at_rv (None: now). Rolls the
-        history back; raises 410 when it no longer reaches at_rv."""
+        history back; raises 410 when it no longer reaches at_rv. The
+        current table is live: read it under the lock."""
         with self.cond:
             current = self.objects.get(res, {})
             if at_rv is None or at_rv >= self.rv:

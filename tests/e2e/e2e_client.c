@@ -1,0 +1,402 @@
+/* SPDX-License-Identifier: MIT */
+/* e2e_client.c - auth, TLS and error answers over real sockets */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+static struct cluster cluster;
+static char token[256];
+
+/* Every log line the library wrote, to look for secrets in. */
+static char logbuf[1 << 16];
+static size_t loglen;
+static pthread_mutex_t loglock = PTHREAD_MUTEX_INITIALIZER;
+
+static void capture_log(kinf_log_level level, const char *subsystem,
+                        const char *file, int line, const char *message,
+                        void *user_data)
+{
+    (void)level, (void)subsystem, (void)file, (void)line, (void)user_data;
+    pthread_mutex_lock(&loglock);
+    loglen += (size_t)snprintf(logbuf + loglen, sizeof(logbuf) - loglen,
+                               "%s\n", message);
+    if (loglen >= sizeof(logbuf))
+        loglen = sizeof(logbuf) - 1;
+    pthread_mutex_unlock(&loglock);
+}
+
+static int group_setup(void **state)
+{
+    char path[600];
+    FILE *f;
+
+    (void)state;
+    if (kinf_global_init() < 0 || cluster_start(&cluster, NULL) < 0)
+        return -1;
+    if (!cluster_is_sim(&cluster))
+        return 0;
+    snprintf(path, sizeof(path), "%s/token", cluster.dir);
+    f = fopen(path, "r");
+    if (!f || !fgets(token, sizeof(token), f))
+        return -1;
+    fclose(f);
+    token[strcspn(token, "\r\n")] = '\0';
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    cluster_stop(&cluster);
+    kinf_global_cleanup();
+    return 0;
+}
+
+static void skip_unless_sim(void)
+{
+    if (!cluster_is_sim(&cluster)) {
+        printf("SKIP: needs the simulated server's certificates\n");
+        skip();
+    }
+}
+
+/* Write a kubeconfig with the given cluster and user bodies (YAML lines
+   indented by 4) and return a client for it, or NULL with err set. */
+static kinf_client *client_for(const char *cluster_body,
+                               const char *user_body, kinf_error *err)
+{
+    char path[600];
+    kinf_config *cfg = NULL;
+    kinf_client *client = NULL;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/kubeconfig-test", cluster.dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "apiVersion: v1\nkind: Config\ncurrent-context: t\n"
+            "contexts:\n- name: t\n  context: {cluster: c, user: u}\n"
+            "clusters:\n- name: c\n  cluster:\n%s\n"
+            "users:\n- name: u\n  user:\n%s\n",
+            cluster_body, user_body[0] ? user_body : "    {}");
+    fclose(f);
+    if (kinf_config_load_kubeconfig(&cfg, path, NULL, err) == 0)
+        kinf_client_new(&client, cfg, err);
+    kinf_config_free(cfg);
+    if (client)
+        kinf_client_set_log(client, KINF_LOG_TRACE, capture_log, NULL);
+    return client;
+}
+
+static char *cluster_lines(const char *server, bool with_ca,
+                           const char *extra)
+{
+    static char buf[1024];
+
+    snprintf(buf, sizeof(buf), "    server: %s\n%s%s%s%s", server,
+             with_ca ? "    certificate-authority: " : "",
+             with_ca ? cluster.dir : "", with_ca ? "/ca.crt\n" : "",
+             extra ? extra : "");
+    return buf;
+}
+
+static char *token_lines(const char *t)
+{
+    static char buf[512];
+
+    snprintf(buf, sizeof(buf), "    token: %s", t);
+    return buf;
+}
+
+static int get_pods(kinf_client *client, kinf_error *err)
+{
+    json_t *answer = NULL;
+    int rc = kinf_client_request(&answer, client, "GET",
+                                 "/api/v1/namespaces/default/pods", NULL,
+                                 NULL, err);
+
+    json_decref(answer);
+    return rc;
+}
+
+static void test_not_found_names_request_and_status(void **state)
+{
+    json_t *answer = NULL;
+    kinf_error err;
+
+    (void)state;
+    assert_int_equal(kinf_client_request(&answer, cluster.client, "GET",
+                                         "/api/v1/namespaces/default/pods/"
+                                         "nope", NULL, NULL, &err),
+                     KINF_ENOTFOUND);
+    assert_null(answer);
+    assert_int_equal(err.code, KINF_ENOTFOUND);
+    assert_int_equal(err.http_status, 404);
+    assert_string_equal(err.reason, "NotFound");
+    assert_string_equal(err.method, "GET");
+    assert_non_null(strstr(err.url, "/api/v1/namespaces/default/pods/nope"));
+    assert_non_null(strstr(err.message, "pods \"nope\" not found"));
+    assert_non_null(strstr(err.message, "404 NotFound"));
+}
+
+static void test_wrong_token_is_401_and_never_shown(void **state)
+{
+    const char *bad = "wrong-token-0123456789abcdef";
+    kinf_client *client;
+    kinf_error err;
+
+    (void)state;
+    skip_unless_sim();
+    loglen = 0;
+    client = client_for(cluster_lines(kinf_config_server(cluster.config),
+                                      true, NULL),
+                        token_lines(bad), &err);
+    assert_non_null(client);
+    assert_int_equal(get_pods(client, &err), KINF_EHTTP);
+    assert_int_equal(err.http_status, 401);
+    assert_string_equal(err.reason, "Unauthorized");
+    assert_null(strstr(err.message, bad));
+    assert_null(strstr(err.url, bad));
+    assert_true(loglen > 0);
+    assert_null(strstr(logbuf, bad));
+    kinf_client_free(client);
+
+    /* Nor does the good token show when things go right. */
+    client = client_for(cluster_lines(kinf_config_server(cluster.config),
+                                      true, NULL),
+                        token_lines(token), &err);
+    assert_int_equal(get_pods(client, &err), 0);
+    assert_null(strstr(logbuf, token));
+    kinf_client_free(client);
+}
+
+static void test_no_credentials_is_403_anonymous(void **state)
+{
+    kinf_client *client;
+    kinf_error err;
+
+    (void)state;
+    skip_unless_sim();
+    client = client_for(cluster_lines(kinf_config_server(cluster.config),
+                                      true, NULL), "", &err);
+    assert_non_null(client);
+    assert_int_equal(get_pods(client, &err), KINF_EHTTP);
+    assert_int_equal(err.http_status, 403);
+    assert_string_equal(err.reason, "Forbidden");
+    assert_non_null(strstr(err.message, "system:anonymous"));
+    kinf_client_free(client);
+}
+
+static void test_other_kubeconfigs_authenticate(void **state)
+{
+    static const char *const names[] = { "kubeconfig-cert",
+                                         "kubeconfig-http" };
+    char path[600];
+
+    (void)state;
+    skip_unless_sim();
+    for (size_t i = 0; i < 2; i++) {
+        kinf_config *cfg = NULL;
+        kinf_client *client = NULL;
+        kinf_error err;
+
+        snprintf(path, sizeof(path), "%s/%s", cluster.dir, names[i]);
+        assert_int_equal(kinf_config_load_kubeconfig(&cfg, path, NULL,
+                                                     &err), 0);
+        assert_int_equal(kinf_client_new(&client, cfg, &err), 0);
+        if (get_pods(client, &err) != 0)
+            fail_msg("%s: %s", names[i], err.message);
+        kinf_client_free(client);
+        kinf_config_free(cfg);
+    }
+}
+
+static void test_tls_is_verified_by_default(void **state)
+{
+    kinf_client *client;
+    kinf_error err;
+
+    (void)state;
+    skip_unless_sim();
+    /* No CA: the system's trust store does not know the test CA. */
+    client = client_for(cluster_lines(kinf_config_server(cluster.config),
+                                      false, NULL),
+                        token_lines(token), &err);
+    assert_int_equal(get_pods(client, &err), KINF_ETRANSPORT);
+    assert_non_null(strstr(err.message, "certificate"));
+    assert_non_null(strstr(err.message, "GET https://"));
+    kinf_client_free(client);
+
+    /* Asked for explicitly, an unverified connection works. */
+    client = client_for(cluster_lines(kinf_config_server(cluster.config),
+                                      false,
+                                      "    insecure-skip-tls-verify: true"),
+                        token_lines(token), &err);
+    assert_int_equal(get_pods(client, &err), 0);
+    kinf_client_free(client);
+}
+
+static void test_tls_server_name(void **state)
+{
+    const char *server = kinf_config_server(cluster.config);
+    kinf_client *client;
+    kinf_error err;
+
+    (void)state;
+    skip_unless_sim();
+    /* The certificate names localhost: verifying that name works... */
+    client = client_for(cluster_lines(server, true,
+                                      "    tls-server-name: localhost"),
+                        token_lines(token), &err);
+    assert_non_null(client);
+    if (get_pods(client, &err) != 0)
+        fail_msg("%s", err.message);
+    kinf_client_free(client);
+
+    /* ...and a name the certificate does not carry fails. */
+    client = client_for(cluster_lines(server, true,
+                                      "    tls-server-name: wrong.invalid"),
+                        token_lines(token), &err);
+    assert_int_equal(get_pods(client, &err), KINF_ETRANSPORT);
+    kinf_client_free(client);
+}
+
+static void on_error(const kinf_error *err, void *user_data)
+{
+    int *status = user_data;
+
+    *status = err->http_status;
+}
+
+static void test_informer_reports_errors(void **state)
+{
+    kinf_informer_options opts = fast_options("default");
+    kinf_handler h = KINF_HANDLER_INIT;
+    kinf_informer *inf = NULL;
+    kinf_client *client;
+    kinf_error err;
+    int status = 0;
+
+    (void)state;
+    skip_unless_sim();
+    client = client_for(cluster_lines(kinf_config_server(cluster.config),
+                                      true, NULL),
+                        token_lines("not-the-token"), &err);
+    h.on_error = on_error;
+    assert_int_equal(kinf_informer_new(&inf, client, &opts, &err), 0);
+    assert_int_equal(kinf_informer_add_handler(NULL, inf, &h, &status,
+                                               NULL), 0);
+    assert_int_equal(kinf_informer_start(inf, &err), 0);
+
+    /* The wait ends with the reason it could not sync. */
+    assert_int_equal(kinf_informer_wait_for_sync(inf, 1500, &err),
+                     KINF_ETIMEDOUT);
+    assert_int_equal(err.code, KINF_ETIMEDOUT);
+    assert_int_equal(err.http_status, 401);
+    assert_non_null(strstr(err.message, "GET "));
+    assert_non_null(strstr(err.message, "401 Unauthorized"));
+    WAIT_UNTIL(status == 401, 5000);
+    kinf_informer_free(inf);
+    kinf_client_free(client);
+}
+
+/* Informers on a cluster-scoped kind and on a named API group. */
+static void test_any_resource(void **state)
+{
+    kinf_informer_options opts = fast_options(NULL);
+    kinf_informer *inf = NULL;
+    kinf_object *obj = NULL;
+    kinf_error err;
+    char ns[128];
+    char path[256];
+    json_t *lease;
+
+    (void)state;
+    opts.resource = "namespaces";
+    assert_int_equal(kinf_informer_new(&inf, cluster.client, &opts, &err),
+                     0);
+    assert_int_equal(kinf_informer_start(inf, &err), 0);
+    assert_int_equal(kinf_informer_wait_for_sync(inf, 10000, &err), 0);
+    assert_int_equal(kinf_store_get(&obj, kinf_informer_store(inf),
+                                    "default"), 0);
+    assert_null(kinf_object_namespace(obj));
+    kinf_object_unref(obj);
+    kinf_informer_free(inf);
+
+    make_namespace(&cluster, ns, sizeof(ns), "lease");
+    opts = fast_options(ns);
+    opts.api_group = "coordination.k8s.io";
+    opts.resource = "leases";
+    assert_int_equal(kinf_informer_new(&inf, cluster.client, &opts, &err),
+                     0);
+    assert_int_equal(kinf_informer_start(inf, &err), 0);
+    assert_int_equal(kinf_informer_wait_for_sync(inf, 10000, &err), 0);
+    snprintf(path, sizeof(path),
+             "/apis/coordination.k8s.io/v1/namespaces/%s/leases", ns);
+    lease = json_pack("{s:s, s:s, s:{s:s}, s:{s:s, s:i}}",
+                      "apiVersion", "coordination.k8s.io/v1",
+                      "kind", "Lease", "metadata", "name", "leader",
+                      "spec", "holderIdentity", "me",
+                      "leaseDurationSeconds", 15);
+    assert_int_equal(kinf_client_request(NULL, cluster.client, "POST", path,
+                                         NULL, lease, &err), 0);
+    json_decref(lease);
+    snprintf(path, sizeof(path), "%s/leader", ns);
+    WAIT_UNTIL(kinf_store_get(&obj, kinf_informer_store(inf), path) == 0,
+               10000);
+    assert_string_equal(kinf_object_kind(obj), "Lease");
+    kinf_object_unref(obj);
+    kinf_informer_free(inf);
+    delete_namespace(&cluster, ns);
+}
+
+static void test_label_selector(void **state)
+{
+    kinf_informer_options opts;
+    kinf_informer *inf = NULL;
+    kinf_error err;
+    char ns[128];
+    char path[256];
+    json_t *pod;
+
+    (void)state;
+    make_namespace(&cluster, ns, sizeof(ns), "select");
+    create_pod(&cluster, ns, "chosen");           /* labelled app=e2e */
+    snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods", ns);
+    pod = json_pack("{s:s, s:s, s:{s:s, s:{s:s}}, s:{s:[{s:s, s:s}]}}",
+                    "apiVersion", "v1", "kind", "Pod", "metadata",
+                    "name", "other", "labels", "app", "else", "spec",
+                    "containers", "name", "c", "image", "pause");
+    assert_int_equal(kinf_client_request(NULL, cluster.client, "POST", path,
+                                         NULL, pod, &err), 0);
+    json_decref(pod);
+
+    opts = fast_options(ns);
+    opts.label_selector = "app=e2e";
+    assert_int_equal(kinf_informer_new(&inf, cluster.client, &opts, &err),
+                     0);
+    assert_int_equal(kinf_informer_start(inf, &err), 0);
+    assert_int_equal(kinf_informer_wait_for_sync(inf, 10000, &err), 0);
+    assert_int_equal(kinf_store_len(kinf_informer_store(inf)), 1);
+    kinf_informer_free(inf);
+    delete_namespace(&cluster, ns);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_not_found_names_request_and_status),
+        cmocka_unit_test(test_wrong_token_is_401_and_never_shown),
+        cmocka_unit_test(test_no_credentials_is_403_anonymous),
+        cmocka_unit_test(test_other_kubeconfigs_authenticate),
+        cmocka_unit_test(test_tls_is_verified_by_default),
+        cmocka_unit_test(test_tls_server_name),
+        cmocka_unit_test(test_informer_reports_errors),
+        cmocka_unit_test(test_any_resource),
+        cmocka_unit_test(test_label_selector),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
