@@ -77,8 +77,11 @@ def main(argv=None):
     except ValueError as err:
         sys.exit(f"kubesim: {err}")
     directory = os.path.abspath(args.dir)
-    os.makedirs(directory, exist_ok=True)
-    sim_tls.make_pki(directory, args.host)
+    try:
+        os.makedirs(directory, exist_ok=True)
+        sim_tls.make_pki(directory, args.host)
+    except (OSError, RuntimeError) as err:
+        sys.exit(f"kubesim: cannot make certificates in {directory}: {err}")
     token = args.token or secrets.token_hex(16)
     knobs = Knobs(kubelet=not args.no_kubelet,
                   kubelet_delay=args.kubelet_delay,
@@ -86,9 +89,12 @@ def main(argv=None):
                   history=args.history, token=token)
     sim = Sim(knobs, args.verbose, extra)
     sim.registry.bootstrap(args.seed_pods)
-    https = SimHTTPServer((args.host, args.port), sim,
-                          server_context(directory))
-    plain = SimHTTPServer((args.host, args.http_port), sim)
+    try:
+        https = SimHTTPServer((args.host, args.port), sim,
+                              server_context(directory))
+        plain = SimHTTPServer((args.host, args.http_port), sim)
+    except OSError as err:
+        sys.exit(f"kubesim: cannot listen on {args.host}: {err}")
     https_url = url("https", args.host, https.server_address[1])
     http_url = url("http", args.host, plain.server_address[1])
     sim.server_address = https_url.split("://", 1)[1]
