@@ -166,8 +166,12 @@ int kinf__decoder_feed(struct kinf__decoder *dec, const char *data,
             break;
     }
 
-    memmove(dec->buf, dec->buf + start, dec->len - start);
-    dec->len -= start;
+    /* Keep the unfinished event at the front; moving it on every feed
+       would make a large event arriving in small reads quadratic. */
+    if (start > 0) {
+        memmove(dec->buf, dec->buf + start, dec->len - start);
+        dec->len -= start;
+    }
     dec->scanned = dec->len;
     if (rc >= 0 && dec->len > dec->max_event)
         return kinf__error(err, KINF_EPROTOCOL,

@@ -194,53 +194,92 @@ static void test_closed_watches_lose_and_repeat_nothing(void **state)
     assert_int_equal(recorder_count(&f->rec, "DELETE "), 4);
 }
 
-/* Count the list (not watch) requests for the namespace's pods. */
-static size_t list_requests(const char *ns)
+static json_t *request_log(void)
 {
     json_t *log = NULL;
+    kinf_error err;
+
+    assert_int_equal(kinf_client_request(&log, cluster.client, "GET",
+                                         "/_sim/requests", NULL, NULL,
+                                         &err), 0);
+    return log;
+}
+
+static const char *query_value(const json_t *query, const char *name)
+{
+    return json_string_value(json_object_get(query, name));
+}
+
+/* Count GETs of the namespace's pods: lists, or watches (from version
+   rv when rv is not NULL). */
+static size_t count_gets(const char *ns, bool watches, const char *rv)
+{
+    json_t *log = request_log();
     char path[256];
     size_t n = 0;
     size_t i;
     json_t *entry;
-    kinf_error err;
 
     snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods", ns);
-    assert_int_equal(kinf_client_request(&log, cluster.client, "GET",
-                                         "/_sim/requests", NULL, NULL,
-                                         &err), 0);
     json_array_foreach(log, i, entry) {
         const char *p = json_string_value(json_object_get(entry, "path"));
         const char *m = json_string_value(json_object_get(entry,
                                                           "method"));
         json_t *query = json_object_get(entry, "query");
+        const char *from = query_value(query, "resourceVersion");
 
-        if (p && m && strcmp(p, path) == 0 && strcmp(m, "GET") == 0 &&
-            !json_object_get(query, "watch"))
-            n++;
+        /* The tests' own reads of the truth carry no query; the
+           informer's lists always name a version or a limit here. */
+        if (!p || !m || strcmp(p, path) || strcmp(m, "GET") ||
+            json_object_size(query) == 0)
+            continue;
+        if (watches != (json_object_get(query, "watch") != NULL))
+            continue;
+        if (rv && (!from || strcmp(from, rv)))
+            continue;
+        n++;
     }
     json_decref(log);
     return n;
 }
 
-static void test_compacted_history_forces_relist(void **state)
+static size_t list_requests(const char *ns)
 {
-    struct fixture *f = *state;
+    return count_gets(ns, false, NULL);
+}
+
+static size_t watch_requests_from(const char *ns, const char *rv)
+{
+    return count_gets(ns, true, rv);
+}
+
+/* Writes elsewhere move the global version while the fixture's
+   namespace stays quiet, so the informer's version falls behind. */
+static void make_noise(char *other, size_t size)
+{
+    make_namespace(&cluster, other, size, "busy");
+    create_pod(&cluster, other, "noise1");
+    create_pod(&cluster, other, "noise2");
+}
+
+/* Compaction while the informer's version is old: its next watch gets
+   410 Expired (an ERROR event, or an HTTP status in "http" mode) and it
+   must list again, without telling handlers of anything. */
+static void compacted_history(struct fixture *f, const char *mode)
+{
     char other[128];
+    char knob[64];
     size_t lists;
 
-    skip_unless_sim();
+    snprintf(knob, sizeof(knob), "{\"watch_expired_mode\":\"%s\"}", mode);
+    json_decref(sim_control(&cluster, "config", knob));
     create_pod(&cluster, f->ns, "quiet");
     wait_pod_running(&cluster, f->ns, "quiet");
     fixture_start(f);
     lists = list_requests(f->ns);
     assert_int_equal(lists, 1);
 
-    /* Writes elsewhere move the global version while this namespace
-       stays quiet; after compaction the informer's version is too old,
-       so its next watch gets 410 Expired and it must list again. */
-    make_namespace(&cluster, other, sizeof(other), "busy");
-    create_pod(&cluster, other, "noise1");
-    create_pod(&cluster, other, "noise2");
+    make_noise(other, sizeof(other));
     json_decref(sim_control(&cluster, "compact", NULL));
     /* A watch closed within a second without events is itself a reason
        to relist; wait past that so only the 410 can cause it. */
@@ -257,6 +296,118 @@ static void test_compacted_history_forces_relist(void **state)
     recorder_check_chains(&f->rec);
     assert_int_equal(recorder_count(&f->rec, "TOMBSTONE"), 0);
     delete_namespace(&cluster, other);
+    json_decref(sim_control(&cluster, "config",
+                            "{\"watch_expired_mode\":\"event\"}"));
+}
+
+static void test_expired_event_forces_relist(void **state)
+{
+    skip_unless_sim();
+    compacted_history(*state, "event");
+}
+
+static void test_expired_status_forces_relist(void **state)
+{
+    skip_unless_sim();
+    compacted_history(*state, "http");
+}
+
+/* Bookmarks keep a quiet informer's version fresh: after compaction it
+   watches again from the bookmark's version without listing. */
+static void test_bookmarks_spare_a_relist(void **state)
+{
+    struct fixture *f = *state;
+    char now[64];
+    char other[128];
+    json_t *knobs;
+    const char *server_rv;
+
+    skip_unless_sim();
+    /* The interval applies to watches opened from now on. */
+    json_decref(sim_control(&cluster, "config",
+                            "{\"bookmark_interval\":0.3}"));
+    fixture_start(f);
+    make_noise(other, sizeof(other));
+    wait_pod_running(&cluster, other, "noise1");
+    wait_pod_running(&cluster, other, "noise2");
+
+    /* The namespace is quiet; only bookmarks can bring the informer up
+       to the server's version. */
+    knobs = sim_control(&cluster, "config", "{}");
+    server_rv = json_string_value(json_object_get(knobs, "resourceVersion"));
+    assert_non_null(server_rv);
+    WAIT_UNTIL((kinf_informer_last_resource_version(f->informer, now,
+                                                    sizeof(now)),
+                strcmp(now, server_rv) == 0), EVENT_TIMEOUT_MS);
+    json_decref(knobs);
+    json_decref(sim_control(&cluster, "config",
+                            "{\"bookmark_interval\":60}"));
+
+    json_decref(sim_control(&cluster, "compact", NULL));
+    sleep_ms(1100);
+    json_decref(sim_control(&cluster, "close-watches", NULL));
+    create_pod(&cluster, f->ns, "after");
+    assert_converges(f);
+    assert_int_equal(list_requests(f->ns), 1);
+    assert_true(watch_requests_from(f->ns, now) >= 1);
+    assert_int_equal(recorder_count(&f->rec, "ADD "), 1);
+    delete_namespace(&cluster, other);
+}
+
+/* The requests are client-go's: list at version 0 with limit=500, then
+   a watch from the list's version with bookmarks and a timeout drawn in
+   [300, 600) seconds. */
+static void test_requests_are_client_gos(void **state)
+{
+    struct fixture *f = *state;
+    kinf_informer_options opts = KINF_INFORMER_OPTIONS_INIT;
+    kinf_informer *inf = NULL;
+    kinf_error err;
+    json_t *log;
+    json_t *list = NULL;
+    json_t *watch = NULL;
+    size_t i;
+    json_t *e;
+    char path[256];
+    long timeout;
+
+    skip_unless_sim();
+    json_decref(sim_control(&cluster, "requests/clear", NULL));
+    opts.resource = "pods";
+    opts.namespace_ = f->ns;
+    assert_int_equal(kinf_informer_new(&inf, cluster.client, &opts, &err),
+                     0);
+    assert_int_equal(kinf_informer_start(inf, &err), 0);
+    assert_int_equal(kinf_informer_wait_for_sync(inf, SYNC_TIMEOUT_MS,
+                                                 &err), 0);
+    WAIT_UNTIL(watch_requests_from(f->ns, NULL) == 1, EVENT_TIMEOUT_MS);
+    kinf_informer_free(inf);
+
+    snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods", f->ns);
+    log = request_log();
+    json_array_foreach(log, i, e) {
+        const char *p = json_string_value(json_object_get(e, "path"));
+
+        if (!p || strcmp(p, path) != 0)
+            continue;
+        if (!list)
+            list = json_object_get(e, "query");
+        else if (!watch)
+            watch = json_object_get(e, "query");
+    }
+    assert_non_null(list);
+    assert_non_null(watch);
+    assert_int_equal(json_object_size(list), 2);
+    assert_string_equal(query_value(list, "resourceVersion"), "0");
+    assert_string_equal(query_value(list, "limit"), "500");
+    assert_int_equal(json_object_size(watch), 4);
+    assert_string_equal(query_value(watch, "watch"), "true");
+    assert_string_equal(query_value(watch, "allowWatchBookmarks"), "true");
+    assert_non_null(query_value(watch, "resourceVersion"));
+    assert_string_not_equal(query_value(watch, "resourceVersion"), "0");
+    timeout = atol(query_value(watch, "timeoutSeconds"));
+    assert_true(timeout >= 300 && timeout < 600);
+    json_decref(log);
 }
 
 static void test_delete_while_cut_off_is_a_tombstone(void **state)
@@ -340,23 +491,23 @@ static void test_stop_during_watch_is_prompt(void **state)
     assert_converges(f);
 }
 
+/* Each test gets its own namespace and informer (fixture_setup). */
+#define TEST(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, \
+                                                 fixture_teardown)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_existing_pods_are_added_then_synced,
-                                        fixture_setup, fixture_teardown),
-        cmocka_unit_test_setup_teardown(test_create_update_delete_in_order,
-                                        fixture_setup, fixture_teardown),
-        cmocka_unit_test_setup_teardown(test_closed_watches_lose_and_repeat_nothing,
-                                        fixture_setup, fixture_teardown),
-        cmocka_unit_test_setup_teardown(test_compacted_history_forces_relist,
-                                        fixture_setup, fixture_teardown),
-        cmocka_unit_test_setup_teardown(test_delete_while_cut_off_is_a_tombstone,
-                                        fixture_setup, fixture_teardown),
-        cmocka_unit_test_setup_teardown(test_late_handler_gets_synthetic_adds,
-                                        fixture_setup, fixture_teardown),
-        cmocka_unit_test_setup_teardown(test_stop_during_watch_is_prompt,
-                                        fixture_setup, fixture_teardown),
+        TEST(test_existing_pods_are_added_then_synced),
+        TEST(test_create_update_delete_in_order),
+        TEST(test_closed_watches_lose_and_repeat_nothing),
+        TEST(test_expired_event_forces_relist),
+        TEST(test_expired_status_forces_relist),
+        TEST(test_bookmarks_spare_a_relist),
+        TEST(test_requests_are_client_gos),
+        TEST(test_delete_while_cut_off_is_a_tombstone),
+        TEST(test_late_handler_gets_synthetic_adds),
+        TEST(test_stop_during_watch_is_prompt),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
