@@ -24,12 +24,12 @@ if [ -z "$bin" ]; then
   bin="$root/build/examples/pod-controller"
 fi
 
+source "$root/tests/sim/start.bash"
 work=$(mktemp -d)
-sim_pid=
 controller_pid=
 cleanup() {
   [ -n "$controller_pid" ] && kill "$controller_pid" 2>/dev/null || true
-  [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null || true
+  sim_stop
   wait 2>/dev/null || true
   rm -rf "$work"
 }
@@ -38,15 +38,8 @@ trap cleanup EXIT
 step() { printf '\n=== %s\n' "$*" >&2; }
 
 step "starting the simulated API server"
-python3 "$root/tests/sim/kubesim.py" --dir "$work/sim" --kubelet-delay 0.5 \
-  >"$work/sim.out" &
-sim_pid=$!
-for _ in $(seq 100); do
-  grep -q listening "$work/sim.out" 2>/dev/null && break
-  sleep 0.1
-done
-cat "$work/sim.out" >&2
-kubeconfig="$work/sim/kubeconfig"
+sim_start "$work/sim" --kubelet-delay 0.5
+kubeconfig=$SIM_KUBECONFIG
 
 step "starting pod-controller (all namespaces)"
 "$bin" --kubeconfig "$kubeconfig" -v "$verbosity" &

@@ -16,140 +16,79 @@
 #define TOKEN_MAX 16384
 
 struct kinf_client {
-    struct kinf_config cfg;     /* deep copy of the caller's config */
+    struct kinf_config *cfg;    /* deep copy of the caller's config */
     char *base_url;             /* server URL without trailing '/' */
     char *connect_to;           /* CURLOPT_CONNECT_TO for tls-server-name */
     struct kinf__logger logger;
 };
 
-static void blob_free(struct kinf__blob *b)
+static const char *source_of(const kinf_client *client)
 {
-    free(b->data);
-    b->data = NULL;
-    b->len = 0;
+    return client->cfg->source ? client->cfg->source : "config";
 }
 
-static int blob_copy(struct kinf__blob *dst, const struct kinf__blob *src)
-{
-    dst->data = NULL;
-    dst->len = 0;
-    if (!src->data)
-        return 0;
-    dst->data = malloc(src->len ? src->len : 1);
-    if (!dst->data)
-        return -1;
-    memcpy(dst->data, src->data, src->len);
-    dst->len = src->len;
-    return 0;
-}
-
-static void config_clear(struct kinf_config *c)
-{
-    free(c->source);
-    free(c->context);
-    free(c->cluster);
-    free(c->user);
-    free(c->namespace_);
-    free(c->server);
-    free(c->tls_server_name);
-    free(c->ca_file);
-    blob_free(&c->ca_data);
-    free(c->client_cert_file);
-    blob_free(&c->client_cert_data);
-    free(c->client_key_file);
-    blob_free(&c->client_key_data);
-    free(c->token);
-    free(c->token_file);
-    memset(c, 0, sizeof(*c));
-}
-
-#define COPY_STR(field) \
-    do { \
-        dst->field = kinf__strdup(src->field); \
-        if (src->field && !dst->field) \
-            goto fail; \
-    } while (0)
-
-static int config_copy(struct kinf_config *dst, const struct kinf_config *src)
-{
-    memset(dst, 0, sizeof(*dst));
-    COPY_STR(source);
-    COPY_STR(context);
-    COPY_STR(cluster);
-    COPY_STR(user);
-    COPY_STR(namespace_);
-    COPY_STR(server);
-    COPY_STR(tls_server_name);
-    COPY_STR(ca_file);
-    COPY_STR(client_cert_file);
-    COPY_STR(client_key_file);
-    COPY_STR(token);
-    COPY_STR(token_file);
-    dst->insecure_skip_tls_verify = src->insecure_skip_tls_verify;
-    if (blob_copy(&dst->ca_data, &src->ca_data) < 0 ||
-        blob_copy(&dst->client_cert_data, &src->client_cert_data) < 0 ||
-        blob_copy(&dst->client_key_data, &src->client_key_data) < 0)
-        goto fail;
-    return 0;
-
-fail:
-    config_clear(dst);
-    return KINF_ENOMEM;
-}
-
-/* For tls-server-name: talk to the configured host, but send SNI and
-   verify the certificate for the other name, through CONNECT_TO. */
-static int setup_server_name(kinf_client *client, kinf_error *err)
+/*
+ * The URL every request starts with. User and password parts are
+ * dropped so that no URL in a log or an error carries credentials. With
+ * tls-server-name, requests name that host (so that SNI and certificate
+ * checks use it) and CONNECT_TO sends them to the configured address.
+ */
+static int setup_base_url(kinf_client *client, kinf_error *err)
 {
     CURLU *url = curl_url();
     char *host = NULL;
     char *port = NULL;
     char *scheme = NULL;
+    char *full = NULL;
+    const char *name = client->cfg->tls_server_name;
+    size_t len;
     int rc = 0;
 
     if (!url)
         return kinf__error(err, KINF_ENOMEM, "out of memory");
-    if (curl_url_set(url, CURLUPART_URL, client->cfg.server, 0) ||
+    /* The server string is not echoed: it may carry a password. */
+    if (curl_url_set(url, CURLUPART_URL, client->cfg->server, 0) ||
         curl_url_get(url, CURLUPART_HOST, &host, 0) ||
         curl_url_get(url, CURLUPART_SCHEME, &scheme, 0) ||
         curl_url_get(url, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT)) {
-        rc = kinf__error(err, KINF_ECONFIG, "%s: server '%s' is not a URL",
-                         client->cfg.source ? client->cfg.source
-                                            : "config",
-                         client->cfg.server);
+        rc = kinf__error(err, KINF_ECONFIG,
+                         "%s: cluster server is not a valid URL",
+                         source_of(client));
         goto out;
     }
     if (strcmp(scheme, "https") && strcmp(scheme, "http")) {
         rc = kinf__error(err, KINF_ECONFIG,
-                         "%s: server '%s' is neither http nor https",
-                         client->cfg.source ? client->cfg.source : "config",
-                         client->cfg.server);
+                         "%s: cluster server is neither http nor https",
+                         source_of(client));
         goto out;
     }
-    if (!client->cfg.tls_server_name || !*client->cfg.tls_server_name)
-        goto out;
+    curl_url_set(url, CURLUPART_USER, NULL, 0);
+    curl_url_set(url, CURLUPART_PASSWORD, NULL, 0);
+    curl_url_set(url, CURLUPART_QUERY, NULL, 0);
+    curl_url_set(url, CURLUPART_FRAGMENT, NULL, 0);
 
-    client->connect_to = kinf__asprintf("%s:%s:%s:%s",
-                                        client->cfg.tls_server_name, port,
-                                        host, port);
-    if (!client->connect_to ||
-        curl_url_set(url, CURLUPART_HOST, client->cfg.tls_server_name, 0)) {
+    if (name && *name) {
+        client->connect_to = kinf__asprintf("%s:%s:%s:%s", name, port, host,
+                                            port);
+        if (!client->connect_to ||
+            curl_url_set(url, CURLUPART_HOST, name, 0)) {
+            rc = kinf__error(err, KINF_ECONFIG,
+                             "%s: tls-server-name is not a host name",
+                             source_of(client));
+            goto out;
+        }
+    }
+    if (curl_url_get(url, CURLUPART_URL, &full, 0) ||
+        !(client->base_url = strdup(full))) {
         rc = kinf__error(err, KINF_ENOMEM, "out of memory");
         goto out;
     }
-    free(client->base_url);
-    client->base_url = NULL;
-    {
-        char *full = NULL;
-
-        curl_url_get(url, CURLUPART_URL, &full, 0);
-        client->base_url = kinf__strdup(full);
-        curl_free(full);
-    }
-    if (!client->base_url)
-        rc = kinf__error(err, KINF_ENOMEM, "out of memory");
+    len = strlen(client->base_url);
+    while (len > 0 && client->base_url[len - 1] == '/')
+        client->base_url[--len] = '\0';
 
 out:
+    curl_free(full);
     curl_free(host);
     curl_free(port);
     curl_free(scheme);
@@ -161,7 +100,6 @@ int kinf_client_new(kinf_client **out, const kinf_config *config,
                     kinf_error *err)
 {
     kinf_client *client;
-    size_t len;
     int rc;
 
     if (!out || !config)
@@ -173,29 +111,16 @@ int kinf_client_new(kinf_client **out, const kinf_config *config,
     client = calloc(1, sizeof(*client));
     if (!client)
         return kinf__error(err, KINF_ENOMEM, "out of memory");
-    rc = config_copy(&client->cfg, config);
+    rc = kinf__config_copy(&client->cfg, config);
     if (rc < 0) {
         free(client);
         return kinf__error(err, rc, "out of memory");
     }
-
-    client->base_url = strdup(config->server);
-    if (!client->base_url) {
-        kinf_client_free(client);
-        return kinf__error(err, KINF_ENOMEM, "out of memory");
-    }
-    len = strlen(client->base_url);
-    while (len > 0 && client->base_url[len - 1] == '/')
-        client->base_url[--len] = '\0';
-
-    rc = setup_server_name(client, err);
+    rc = setup_base_url(client, err);
     if (rc < 0) {
         kinf_client_free(client);
         return rc;
     }
-    len = strlen(client->base_url);
-    while (len > 0 && client->base_url[len - 1] == '/')
-        client->base_url[--len] = '\0';
     *out = client;
     return 0;
 }
@@ -204,7 +129,7 @@ void kinf_client_free(kinf_client *client)
 {
     if (!client)
         return;
-    config_clear(&client->cfg);
+    kinf_config_free(client->cfg);
     free(client->base_url);
     free(client->connect_to);
     free(client);
@@ -373,19 +298,18 @@ static int load_token(char **out, const kinf_client *client, kinf_error *err)
     size_t len;
 
     *out = NULL;
-    if (client->cfg.token) {
-        *out = strdup(client->cfg.token);
+    if (client->cfg->token) {
+        *out = strdup(client->cfg->token);
         return *out ? 0 : kinf__error(err, KINF_ENOMEM, "out of memory");
     }
-    if (!client->cfg.token_file)
+    if (!client->cfg->token_file)
         return 0;
 
-    f = fopen(client->cfg.token_file, "r");
+    f = fopen(client->cfg->token_file, "r");
     if (!f)
         return kinf__error(err, KINF_ECONFIG, "%s: tokenFile '%s': %s",
-                           client->cfg.source ? client->cfg.source
-                                              : "config",
-                           client->cfg.token_file, strerror(errno));
+                           source_of(client), client->cfg->token_file,
+                           strerror(errno));
     buf = calloc(1, TOKEN_MAX + 1);
     if (!buf) {
         fclose(f);
@@ -449,7 +373,7 @@ static int build_headers(struct curl_slist **out, const kinf_client *client,
 
 static void setup_tls(CURL *easy, const kinf_client *client)
 {
-    const struct kinf_config *c = &client->cfg;
+    const struct kinf_config *c = client->cfg;
 
     if (c->insecure_skip_tls_verify) {
         curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);

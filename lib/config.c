@@ -1146,6 +1146,59 @@ void kinf_config_free(kinf_config *config)
     free(config);
 }
 
+static int blob_copy(struct kinf__blob *dst, const struct kinf__blob *src)
+{
+    dst->data = NULL;
+    dst->len = 0;
+    if (!src->data)
+        return 0;
+    /* One more byte: decoded data is kept NUL-terminated. */
+    dst->data = malloc(src->len + 1);
+    if (!dst->data)
+        return KINF_ENOMEM;
+    memcpy(dst->data, src->data, src->len + 1);
+    dst->len = src->len;
+    return 0;
+}
+
+#define COPY_STRING(field) \
+    do { \
+        copy->field = kinf__strdup(src->field); \
+        if (src->field && !copy->field) \
+            goto fail; \
+    } while (0)
+
+int kinf__config_copy(struct kinf_config **out, const struct kinf_config *src)
+{
+    struct kinf_config *copy = calloc(1, sizeof(*copy));
+
+    if (!copy)
+        return KINF_ENOMEM;
+    COPY_STRING(source);
+    COPY_STRING(context);
+    COPY_STRING(cluster);
+    COPY_STRING(user);
+    COPY_STRING(namespace_);
+    COPY_STRING(server);
+    COPY_STRING(tls_server_name);
+    COPY_STRING(ca_file);
+    COPY_STRING(client_cert_file);
+    COPY_STRING(client_key_file);
+    COPY_STRING(token);
+    COPY_STRING(token_file);
+    copy->insecure_skip_tls_verify = src->insecure_skip_tls_verify;
+    if (blob_copy(&copy->ca_data, &src->ca_data) < 0 ||
+        blob_copy(&copy->client_cert_data, &src->client_cert_data) < 0 ||
+        blob_copy(&copy->client_key_data, &src->client_key_data) < 0)
+        goto fail;
+    *out = copy;
+    return 0;
+
+fail:
+    kinf_config_free(copy);
+    return KINF_ENOMEM;
+}
+
 const char *kinf_config_server(const kinf_config *config)
 {
     return config ? config->server : NULL;

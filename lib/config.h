@@ -31,4 +31,9 @@ struct kinf_config {
     char *token_file;
 };
 
+/* A deep copy, for a client that outlives its caller's config. Free it
+   with kinf_config_free(). Returns 0 or KINF_ENOMEM. */
+int kinf__config_copy(struct kinf_config **out,
+                      const struct kinf_config *src);
+
 #endif

@@ -72,11 +72,11 @@ for r in $runs; do
   asan)
     # Sanitizer builds skip the install check: it builds its own copy.
     run asan -Db_sanitize=address,undefined -Db_lundef=false -- \
-      --no-suite install ;;
+      --no-suite install --timeout-multiplier 3 ;;
   tsan)
     TSAN_OPTIONS=halt_on_error=1 \
     run tsan -Db_sanitize=thread -Db_lundef=false -- \
-      --no-suite install --no-suite sim ;;
+      --no-suite install --no-suite sim --timeout-multiplier 3 ;;
   valgrind)
     run valgrind -Dbuildtype=debug -- decode store fifo backoff config \
       informer --timeout-multiplier 10 --wrap "$valgrind" ;;

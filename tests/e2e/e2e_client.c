@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* e2e_client.c - auth, TLS and error answers over real sockets */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
 
-static struct cluster cluster;
 static char token[256];
 
 /* Every log line the library wrote, to look for secrets in. */
@@ -32,8 +32,7 @@ static int group_setup(void **state)
     char path[600];
     FILE *f;
 
-    (void)state;
-    if (kinf_global_init() < 0 || cluster_start(&cluster, NULL) < 0)
+    if (cluster_group_setup(state) < 0)
         return -1;
     if (!cluster_is_sim(&cluster))
         return 0;
@@ -46,20 +45,6 @@ static int group_setup(void **state)
     return 0;
 }
 
-static int group_teardown(void **state)
-{
-    (void)state;
-    cluster_stop(&cluster);
-    kinf_global_cleanup();
-    return 0;
-}
-
-static void skip_unless_sim(void)
-{
-    if (!cluster_is_sim(&cluster)) {
-        printf("SKIP: needs the simulated server's certificates\n");
-        skip();
-    }
 }
 
 /* Write a kubeconfig with the given cluster and user bodies (YAML lines
@@ -265,9 +250,9 @@ static void test_tls_server_name(void **state)
 
 static void on_error(const kinf_error *err, void *user_data)
 {
-    int *status = user_data;
+    atomic_int *status = user_data;
 
-    *status = err->http_status;
+    atomic_store(status, err->http_status);
 }
 
 static void test_informer_reports_errors(void **state)
@@ -277,7 +262,7 @@ static void test_informer_reports_errors(void **state)
     kinf_informer *inf = NULL;
     kinf_client *client;
     kinf_error err;
-    int status = 0;
+    atomic_int status = 0;
 
     (void)state;
     skip_unless_sim();
@@ -297,7 +282,7 @@ static void test_informer_reports_errors(void **state)
     assert_int_equal(err.http_status, 401);
     assert_non_null(strstr(err.message, "GET "));
     assert_non_null(strstr(err.message, "401 Unauthorized"));
-    WAIT_UNTIL(status == 401, 5000);
+    WAIT_UNTIL(atomic_load(&status) == 401, 5000);
     kinf_informer_free(inf);
     kinf_client_free(client);
 }
@@ -398,5 +383,5 @@ int main(void)
         cmocka_unit_test(test_label_selector),
     };
 
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, cluster_group_teardown);
 }

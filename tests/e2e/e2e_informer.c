@@ -9,8 +9,6 @@
 #define SYNC_TIMEOUT_MS 10000
 #define EVENT_TIMEOUT_MS 10000
 
-static struct cluster cluster;
-
 /* One informer on a fresh namespace, with a recording handler. */
 struct fixture {
     char ns[128];
@@ -19,22 +17,6 @@ struct fixture {
     kinf_informer *informer;
     kinf_registration *reg;
 };
-
-static int group_setup(void **state)
-{
-    (void)state;
-    if (kinf_global_init() < 0 || cluster_start(&cluster, NULL) < 0)
-        return -1;
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    cluster_stop(&cluster);
-    kinf_global_cleanup();
-    return 0;
-}
 
 /* Runs before each test: a namespace, an informer and its recorder.
    Teardown runs even when the test fails, so nothing outlives it. */
@@ -101,12 +83,6 @@ static void assert_converges(struct fixture *f)
     free(have);
 }
 
-static void skip_unless_sim(void)
-{
-    if (!cluster_is_sim(&cluster)) {
-        printf("SKIP: needs the simulated server's fault injection\n");
-        skip();
-    }
 }
 
 static void test_existing_pods_are_added_then_synced(void **state)
@@ -510,5 +486,6 @@ int main(void)
         TEST(test_stop_during_watch_is_prompt),
     };
 
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, cluster_group_setup,
+                                  cluster_group_teardown);
 }

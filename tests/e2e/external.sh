@@ -6,24 +6,16 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
+source "$root/tests/sim/start.bash"
 work=$(mktemp -d)
-sim_pid=
 cleanup() {
-  [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
+  sim_stop
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-python3 "$root/tests/sim/kubesim.py" --dir "$work/sim" \
-  --kubelet-delay 0.05 >"$work/sim.out" &
-sim_pid=$!
-for _ in $(seq 100); do
-  grep -q listening "$work/sim.out" 2>/dev/null && break
-  sleep 0.1
-done
-
-export KINF_E2E_KUBECONFIG="$work/sim/kubeconfig"
+sim_start "$work/sim" --kubelet-delay 0.05 2>/dev/null
+export KINF_E2E_KUBECONFIG=$SIM_KUBECONFIG
 for test in "$@"; do
   "$test" >"$work/out" 2>&1 || { cat "$work/out"; exit 1; }
   # Against an outside server, fault-injection tests say they skipped.

@@ -115,6 +115,24 @@ static int spawn_sim(struct cluster *c, const char *const *extra)
     return 0;
 }
 
+struct cluster cluster;
+
+int cluster_group_setup(void **state)
+{
+    (void)state;
+    if (kinf_global_init() < 0 || cluster_start(&cluster, NULL) < 0)
+        return -1;
+    return 0;
+}
+
+int cluster_group_teardown(void **state)
+{
+    (void)state;
+    cluster_stop(&cluster);
+    kinf_global_cleanup();
+    return 0;
+}
+
 int cluster_start(struct cluster *c, const char *const *extra_args)
 {
     const char *external = getenv("KINF_E2E_KUBECONFIG");
@@ -155,6 +173,14 @@ void cluster_stop(struct cluster *c)
 bool cluster_is_sim(const struct cluster *c)
 {
     return c->sim_pid > 0;
+}
+
+void skip_unless_sim(void)
+{
+    if (!cluster_is_sim(&cluster)) {
+        printf("SKIP: needs the simulated server's controls\n");
+        skip();
+    }
 }
 
 static json_t *request(struct cluster *c, const char *method,

@@ -26,9 +26,18 @@ struct cluster {
     kinf_client *client;
 };
 
+/* The cluster every test of one executable uses. */
+extern struct cluster cluster;
+
+/* cmocka group set-up and tear-down: global init and the cluster. */
+int cluster_group_setup(void **state);
+int cluster_group_teardown(void **state);
+
 int cluster_start(struct cluster *c, const char *const *extra_args);
 void cluster_stop(struct cluster *c);
 bool cluster_is_sim(const struct cluster *c);
+/* Skip the calling test (saying so) unless the cluster is simulated. */
+void skip_unless_sim(void);
 
 /* POST to the simulator's /_sim/ control interface; fails the test on
    error. body may be NULL. */

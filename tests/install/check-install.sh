@@ -7,11 +7,10 @@
 set -euo pipefail
 
 src=$(cd "${1:?usage: check-install.sh SOURCE_ROOT}" && pwd)
+source "$src/tests/sim/start.bash"
 work=$(mktemp -d)
-sim_pid=
 cleanup() {
-  [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
+  sim_stop
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -54,14 +53,8 @@ done
 cc -std=c11 -Wall -Wextra -Werror "$src/examples/watch-pods.c" \
   $(pkg-config --cflags --libs kinformer) -o "$work/watch-pods"
 
-python3 "$src/tests/sim/kubesim.py" --dir "$work/sim" --seed-pods 2 \
-  >"$work/sim.out" &
-sim_pid=$!
-for _ in $(seq 100); do
-  grep -q listening "$work/sim.out" 2>/dev/null && break
-  sleep 0.1
-done
-"$work/watch-pods" "$work/sim/kubeconfig" 1 >"$work/out" 2>&1 ||
+sim_start "$work/sim" --seed-pods 2 2>/dev/null
+"$work/watch-pods" "$SIM_KUBECONFIG" 1 >"$work/out" 2>&1 ||
   { cat "$work/out"; fail "watch-pods failed"; }
 grep -q '^synced: 2 pods$' "$work/out" || { cat "$work/out"; fail "no sync"; }
 grep -q '^add default/pod-0 (initial)$' "$work/out" ||
