@@ -45,8 +45,6 @@ static int group_setup(void **state)
     return 0;
 }
 
-}
-
 /* Write a kubeconfig with the given cluster and user bodies (YAML lines
    indented by 4) and return a client for it, or NULL with err set. */
 static kinf_client *client_for(const char *cluster_body,

@@ -83,8 +83,6 @@ static void assert_converges(struct fixture *f)
     free(have);
 }
 
-}
-
 static void test_existing_pods_are_added_then_synced(void **state)
 {
     struct fixture *f = *state;
