@@ -52,10 +52,13 @@ run() {
     failed=$((failed + 1))
     return
   fi
-  rm -f "$dir/meson-logs/testlog.json"
+  # The log is testlog.json, or testlog-WRAPPER.json under --wrap.
+  rm -f "$dir"/meson-logs/testlog*.json
   meson test -C "$dir" --print-errorlogs "${test[@]}"
-  if [ -f "$dir/meson-logs/testlog.json" ]; then
-    count "$dir/meson-logs/testlog.json"
+  local log
+  log=$(ls "$dir"/meson-logs/testlog*.json 2>/dev/null | head -n 1)
+  if [ -n "$log" ]; then
+    count "$log"
   else
     failed=$((failed + 1))
   fi
@@ -79,7 +82,7 @@ for r in $runs; do
       --no-suite install --no-suite sim --timeout-multiplier 3 ;;
   valgrind)
     run valgrind -Dbuildtype=debug -- decode store fifo backoff config \
-      informer --timeout-multiplier 10 --wrap "$valgrind" ;;
+      informer client --timeout-multiplier 10 --wrap "$valgrind" ;;
   *)
     echo "unknown run '$r'"; failed=$((failed + 1)) ;;
   esac
