@@ -64,7 +64,7 @@ static json_t *string_map_copy(const json_t *map)
     return json_deep_copy(map);
 }
 
-static int build(kinf_object **out, const json_t *json, char *raw,
+static int build(kinf_object **out, const json_t *json, const char *raw,
                  size_t raw_len, kinf_error *err)
 {
     const json_t *meta = json_object_get(json, "metadata");
@@ -152,7 +152,12 @@ int kinf_object_new(kinf_object **out, const char *json, size_t len,
         return kinf__error(err, KINF_EPROTOCOL,
                            "object: invalid JSON at line %d column %d: %s",
                            jerr.line, jerr.column, jerr.text);
-    rc = kinf_object_new_from_json(out, root, err);
+    /* The text itself becomes the raw bytes: no need to print the tree
+       again. */
+    if (json_is_object(root))
+        rc = build(out, root, json, len, err);
+    else
+        rc = kinf__error(err, KINF_EPROTOCOL, "object: not a JSON object");
     json_decref(root);
     return rc;
 }

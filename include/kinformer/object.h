@@ -131,9 +131,9 @@ KINF_API const char *kinf_object_annotation(const kinf_object *obj,
 KINF_API json_t *kinf_object_json(const kinf_object *obj);
 
 /**
- * The object's compact JSON bytes (not NUL-terminated inside a larger
- * buffer; *len gives the length). They are NUL-terminated for
- * convenience.
+ * The object's JSON bytes: the text given to kinf_object_new(), or the
+ * compact form of the value given to kinf_object_new_from_json(). They
+ * are NUL-terminated for convenience; *len gives the length.
  *
  * @param len  receives the length in bytes; may be NULL
  *
