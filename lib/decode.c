@@ -5,6 +5,7 @@
 
 #include "decode.h"
 #include "internal.h"
+#include "object.h"
 
 #define DEFAULT_MAX_EVENT ((size_t)256 << 20)
 
@@ -74,6 +75,52 @@ static int is_blank(const char *p, size_t len)
     return 1;
 }
 
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/*
+ * Where the object's own text lies in the event line, so that the
+ * object keeps the bytes the server sent instead of printing its parsed
+ * tree again (a third of the decoding cost). The parser has accepted the
+ * line as an object with exactly the members "type" and "object", no
+ * duplicates; if the text then starts with {"type":"<type>","object":
+ * (the servers' order), what follows up to the closing brace is exactly
+ * the object's value. Any other layout returns false: print it instead.
+ */
+static bool find_object_text(const char *line, size_t len, const char *type,
+                             const json_t *root, const char **start,
+                             size_t *size)
+{
+    char prefix[64];
+    int plen;
+    size_t end = len;
+
+    if (json_object_size(root) != 2)
+        return false;
+    plen = snprintf(prefix, sizeof(prefix), "{\"type\":\"%s\",\"object\":",
+                    type);
+    while (len > 0 && is_space(*line)) {
+        line++;
+        len--;
+        end--;
+    }
+    if (plen <= 0 || (size_t)plen >= sizeof(prefix) || len < (size_t)plen ||
+        memcmp(line, prefix, (size_t)plen) != 0)
+        return false;
+    while (end > 0 && is_space(line[end - 1]))
+        end--;
+    if (end == 0 || line[end - 1] != '}')
+        return false;
+    end--;
+    while (end > (size_t)plen && is_space(line[end - 1]))
+        end--;
+    *start = line + plen;
+    *size = end - (size_t)plen;
+    return true;
+}
+
 static int emit(struct kinf__decoder *dec, const char *line, size_t len,
                 kinf_error *err)
 {
@@ -81,11 +128,13 @@ static int emit(struct kinf__decoder *dec, const char *line, size_t len,
     json_error_t jerr;
     json_t *root;
     json_t *object;
-    int rc;
+    const char *text;
+    size_t text_len;
+    int rc = 0;
 
     if (is_blank(line, len))
         return 0;
-    root = json_loadb(line, len, 0, &jerr);
+    root = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root)
         return kinf__error(err, KINF_EPROTOCOL,
                            "watch event %zu is not JSON (column %d): %s",
@@ -108,11 +157,15 @@ static int emit(struct kinf__decoder *dec, const char *line, size_t len,
 
     if (ev.type == KINF__EVENT_ERROR) {
         ev.status = object;
+    } else if (find_object_text(line, len, type_names[ev.type], root,
+                                &text, &text_len)) {
+        rc = kinf__object_new_parsed(&ev.object, object, text, text_len,
+                                     err);
     } else {
         rc = kinf_object_new_from_json(&ev.object, object, err);
-        if (rc < 0)
-            goto out;
     }
+    if (rc < 0)
+        goto out;
     dec->events++;
     rc = dec->fn(&ev, dec->user_data);
 

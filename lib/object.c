@@ -7,6 +7,7 @@
 #include <kinformer/object.h>
 
 #include "internal.h"
+#include "object.h"
 
 /*
  * The object keeps its compact JSON and the few metadata strings that the
@@ -136,6 +137,12 @@ int kinf_object_new_from_json(kinf_object **out, const json_t *json,
     rc = build(out, json, raw, strlen(raw), err);
     free(raw);
     return rc;
+}
+
+int kinf__object_new_parsed(kinf_object **out, const json_t *json,
+                            const char *raw, size_t len, kinf_error *err)
+{
+    return build(out, json, raw, len, err);
 }
 
 int kinf_object_new(kinf_object **out, const char *json, size_t len,

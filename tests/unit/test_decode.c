@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* test_decode.c - the watch decoder on every split of real streams */
+#define _GNU_SOURCE   /* memmem */
 #include "test_util.h"
 
 #include "decode.h"
@@ -7,6 +8,7 @@
 #define MAX_EVENTS 64
 
 struct seen {
+    const char *body;     /* when set: raw texts must be slices of it */
     size_t count;
     enum kinf__event_type types[MAX_EVENTS];
     char versions[MAX_EVENTS][32];
@@ -23,12 +25,15 @@ static int record(const struct kinf__event *ev, void *user_data)
     if (ev->object) {
         const char *rv = kinf_object_resource_version(ev->object);
         size_t len;
+        const char *raw = kinf_object_raw(ev->object, &len);
 
         snprintf(s->versions[s->count], sizeof(s->versions[0]), "%s",
                  rv ? rv : "");
-        kinf_object_raw(ev->object, &len);
         if (len > s->big_size)
             s->big_size = len;
+        /* Real servers' events keep their bytes, not a reprint. */
+        if (s->body)
+            assert_non_null(memmem(s->body, strlen(s->body), raw, len));
     } else {
         s->status_code = (int)json_integer_value(
             json_object_get(ev->status, "code"));
@@ -69,6 +74,7 @@ static int decode_chunked(struct seen *s, const char *data, size_t len,
     int rc = 0;
 
     memset(s, 0, sizeof(*s));
+    s->body = data;
     while (rc == 0 && off < len) {
         size_t n = sizes[i++ % nsizes];
 
@@ -290,6 +296,61 @@ static void test_tolerated_framing(void **state)
     assert_string_equal(s.versions[1], "2");
 }
 
+static int keep_raw(const struct kinf__event *ev, void *user_data)
+{
+    char *raw = user_data;
+    size_t len;
+    const char *text = kinf_object_raw(ev->object, &len);
+
+    assert_true(len < 256);
+    memcpy(raw, text, len + 1);
+    return 0;
+}
+
+static void raw_of(const char *line, char *raw)
+{
+    struct kinf__decoder *dec = kinf__decoder_new(keep_raw, raw, 0);
+    kinf_error err;
+
+    raw[0] = '\0';
+    assert_int_equal(kinf__decoder_feed(dec, line, strlen(line), &err), 0);
+    assert_int_equal(kinf__decoder_finish(dec, &err), 0);
+    kinf__decoder_free(dec);
+}
+
+/* Objects keep the server's bytes when the event has the usual layout,
+   and a faithful print of the value otherwise. */
+static void test_object_text(void **state)
+{
+    char raw[256];
+
+    (void)state;
+    raw_of("{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":"
+           "\"a }\"}, \"spec\": {}} }\n", raw);
+    assert_string_equal(raw, "{\"metadata\":{\"name\":\"a }\"}, "
+                             "\"spec\": {}}");
+
+    /* Other member order, or more members: printed from the tree. */
+    raw_of("{\"object\":{\"metadata\":{\"name\":\"b\"}},"
+           "\"type\":\"MODIFIED\"}\n", raw);
+    assert_string_equal(raw, "{\"metadata\":{\"name\":\"b\"}}");
+    raw_of("{\"type\":\"ADDED\",\"object\":{\"metadata\":{}},"
+           "\"extra\":1}\n", raw);
+    assert_string_equal(raw, "{\"metadata\":{}}");
+}
+
+static void test_duplicate_members_are_rejected(void **state)
+{
+    struct seen s;
+    kinf_error err;
+
+    (void)state;
+    assert_int_equal(feed_all("{\"type\":\"ADDED\",\"object\":{},"
+                              "\"object\":{\"x\":1}}\n", &s, &err),
+                     KINF_EPROTOCOL);
+    assert_int_equal(s.count, 0);
+}
+
 static int stop_at_second(const struct kinf__event *ev, void *user_data)
 {
     size_t *n = user_data;
@@ -326,6 +387,8 @@ int main(void)
         cmocka_unit_test(test_bad_streams),
         cmocka_unit_test(test_tolerated_framing),
         cmocka_unit_test(test_callback_stops_decoding),
+        cmocka_unit_test(test_object_text),
+        cmocka_unit_test(test_duplicate_members_are_rejected),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
