@@ -150,6 +150,11 @@ const struct kinf__logger *kinf__client_logger(const kinf_client *client)
     return &client->logger;
 }
 
+const char *kinf__client_base_url(const kinf_client *client)
+{
+    return client->base_url;
+}
+
 /* ---- cancel tokens ---------------------------------------------------- */
 
 void kinf__cancel_init(struct kinf__cancel *c)
@@ -430,6 +435,11 @@ static int setup_easy(CURL *easy, const kinf_client *client,
     cc |= curl_easy_setopt(easy, CURLOPT_TCP_KEEPIDLE, 30L);
     cc |= curl_easy_setopt(easy, CURLOPT_TCP_KEEPINTVL, 10L);
     cc |= curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
+#if LIBCURL_VERSION_NUM >= 0x075700
+    /* Without it, cleaning up a handle waits for a name lookup still in
+       progress, and a stop could take as long as the resolver. */
+    cc |= curl_easy_setopt(easy, CURLOPT_QUICK_EXIT, 1L);
+#endif
     if (req->body) {
         cc |= curl_easy_setopt(easy, CURLOPT_POSTFIELDS, req->body);
         cc |= curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
@@ -441,15 +451,6 @@ static int setup_easy(CURL *easy, const kinf_client *client,
         return KINF_ENOMEM;
     setup_tls(easy, client);
     return 0;
-}
-
-static void set_http_fields(kinf_error *err, const char *method,
-                            const char *url)
-{
-    if (!err)
-        return;
-    kinf__strlcpy(err->method, method, sizeof(err->method));
-    kinf__strlcpy(err->url, url, sizeof(err->url));
 }
 
 static const char *reason_for(long status)
@@ -501,7 +502,7 @@ int kinf__status_to_error(kinf_error *err, const json_t *status,
                 message ? message : "(no message)");
     err->http_status = (int)code;
     kinf__strlcpy(err->reason, reason, sizeof(err->reason));
-    set_http_fields(err, method, url);
+    kinf__error_request(err, method, url);
     return rc;
 }
 
@@ -536,7 +537,7 @@ static int http_error(kinf_error *err, const struct transfer *t,
         if (err) {
             err->http_status = (int)t->status;
             kinf__strlcpy(err->reason, reason, sizeof(err->reason));
-            set_http_fields(err, method, url);
+            kinf__error_request(err, method, url);
         }
     }
     if (err)
@@ -606,14 +607,14 @@ static int transfer_result(CURLcode cc, int why, const struct transfer *t,
                          (long long)(req->idle_timeout_ms
                                          ? req->idle_timeout_ms
                                          : req->total_timeout_ms));
-        set_http_fields(err, req->method, url);
+        kinf__error_request(err, req->method, url);
         return rc;
     }
     if (cc != CURLE_OK) {
         rc = kinf__error(err, KINF_ETRANSPORT, "%s %s: %s%s%s", req->method,
                          url, curl_easy_strerror(cc), *errbuf ? ": " : "",
                          errbuf);
-        set_http_fields(err, req->method, url);
+        kinf__error_request(err, req->method, url);
         return rc;
     }
     if (t->status < 200 || t->status >= 300)

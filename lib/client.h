@@ -69,6 +69,9 @@ void kinf__response_clear(struct kinf__response *resp);
 
 const struct kinf__logger *kinf__client_logger(const kinf_client *client);
 
+/* The server's URL, without a trailing '/' and without credentials. */
+const char *kinf__client_base_url(const kinf_client *client);
+
 /* Turn an API Status object into err; returns the kinf_status for it. */
 int kinf__status_to_error(kinf_error *err, const json_t *status,
                           const char *method, const char *url);

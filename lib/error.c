@@ -46,17 +46,39 @@ void kinf_free(void *ptr)
     free(ptr);
 }
 
+/* Server text may hold anything: no control character may reach a
+   message, where it could forge log lines or drive a terminal. */
+void kinf__sanitize(char *text)
+{
+    for (unsigned char *p = (unsigned char *)text; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    }
+}
+
 int kinf__error(kinf_error *err, int code, const char *fmt, ...)
 {
     va_list ap;
 
     if (!err)
         return code;
+    /* A fresh error: fields the caller does not set read as empty. */
+    memset(err, 0, sizeof(*err));
     err->code = code;
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof(err->message), fmt, ap);
     va_end(ap);
+    kinf__sanitize(err->message);
     return code;
+}
+
+void kinf__error_request(kinf_error *err, const char *method,
+                         const char *url)
+{
+    if (!err)
+        return;
+    kinf__strlcpy(err->method, method, sizeof(err->method));
+    kinf__strlcpy(err->url, url, sizeof(err->url));
 }
 
 void kinf__error_copy(kinf_error *dst, const kinf_error *src)

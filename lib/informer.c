@@ -23,6 +23,7 @@ struct kinf_informer {
     char *resource;                 /* for log messages */
 
     pthread_mutex_t lock;           /* guards the fields below */
+    pthread_cond_t stopped;         /* a stop in progress has ended */
     pthread_t controller;
     bool running;                   /* threads exist, not yet joined */
     bool stopping;
@@ -194,6 +195,7 @@ int kinf_informer_new(kinf_informer **out, kinf_client *client,
     if (!inf)
         return kinf__error(err, KINF_ENOMEM, "out of memory");
     pthread_mutex_init(&inf->lock, NULL);
+    pthread_cond_init(&inf->stopped, NULL);
     inf->client = client;
     inf->log = kinf__client_logger(client);
     sink.user_data = inf;
@@ -241,6 +243,14 @@ void kinf_informer_free(kinf_informer *inf)
 {
     if (!inf)
         return;
+    if (inf->processor && kinf__processor_is_listener_thread(inf->processor)) {
+        /* Freeing the informer under its own running callback would
+           pull the thread's memory away; refuse, loudly. */
+        KINF__LOG(inf->log, KINF_LOG_ERROR, "informer",
+                  "%s: kinf_informer_free called from a handler; ignored",
+                  inf->resource);
+        return;
+    }
     kinf_informer_stop(inf);
     kinf__reflector_free(inf->reflector);
     kinf__processor_free(inf->processor);
@@ -248,6 +258,7 @@ void kinf_informer_free(kinf_informer *inf)
     kinf_store_free(inf->store);
     free(inf->resource);
     pthread_mutex_destroy(&inf->lock);
+    pthread_cond_destroy(&inf->stopped);
     free(inf);
 }
 
@@ -257,7 +268,6 @@ int kinf_informer_add_handler(kinf_registration **out, kinf_informer *inf,
 {
     kinf_object **cached = NULL;
     size_t count = 0;
-    bool running;
     int rc;
 
     if (!inf || !handler)
@@ -265,17 +275,13 @@ int kinf_informer_add_handler(kinf_registration **out, kinf_informer *inf,
     if (handler->version < 1 || handler->version > KINF_HANDLER_VERSION)
         return KINF_EINVAL;
 
-    pthread_mutex_lock(&inf->lock);
-    running = inf->running && !inf->stopping;
-    pthread_mutex_unlock(&inf->lock);
-
     /* The processor lock holds the store still between this snapshot
        and the first notification the new handler gets. */
     kinf__processor_lock(inf->processor);
     rc = kinf_store_list(&cached, &count, inf->store);
     if (rc == 0)
         rc = kinf__processor_add(inf->processor, out, handler, user_data,
-                                 free_user_data, cached, count, running);
+                                 free_user_data, cached, count);
     kinf__processor_unlock(inf->processor);
     kinf_object_list_free(cached, count);
     return rc;
@@ -399,9 +405,18 @@ void kinf_informer_stop(kinf_informer *inf)
     if (!inf)
         return;
     pthread_mutex_lock(&inf->lock);
-    if (!inf->running || inf->stopping) {
+    if (inf->stopping) {
+        /* Another thread stops it: wait for that, except on a handler
+           thread, which that stop may itself be waiting for. */
+        while (inf->stopping &&
+               !kinf__processor_is_listener_thread(inf->processor))
+            pthread_cond_wait(&inf->stopped, &inf->lock);
         pthread_mutex_unlock(&inf->lock);
-        return;   /* not running, or another thread is stopping it */
+        return;
+    }
+    if (!inf->running) {
+        pthread_mutex_unlock(&inf->lock);
+        return;
     }
     inf->stopping = true;
     pthread_mutex_unlock(&inf->lock);
@@ -417,6 +432,8 @@ void kinf_informer_stop(kinf_informer *inf)
 
     pthread_mutex_lock(&inf->lock);
     inf->running = false;
+    inf->stopping = false;
+    pthread_cond_broadcast(&inf->stopped);
     pthread_mutex_unlock(&inf->lock);
     KINF__LOG(inf->log, KINF_LOG_DEBUG, "informer", "stopped %s",
               inf->resource);

@@ -20,8 +20,15 @@
 int kinf__error(kinf_error *err, int code, const char *fmt, ...)
     KINF__PRINTF(3, 4);
 
+/* Name the request a failure is about (when err is not NULL). */
+void kinf__error_request(kinf_error *err, const char *method,
+                         const char *url);
+
 /* Copy src's fields into dst (when not NULL). */
 void kinf__error_copy(kinf_error *dst, const kinf_error *src);
+
+/* Replace control characters in text with '?'. */
+void kinf__sanitize(char *text);
 
 /* strdup that returns NULL for NULL. */
 char *kinf__strdup(const char *s);

@@ -23,26 +23,35 @@ struct kinf_registration {
     void *user_data;
     kinf_free_fn free_user_data;
 
+    /* One reference for the processor's list, one for a live thread,
+       one for each stop waiting on it: whoever drops the last frees. */
+    atomic_int refs;
+
     pthread_mutex_t lock;     /* guards the queue and the flags below */
-    pthread_cond_t wake;
+    pthread_cond_t wake;      /* work or stop for the thread */
+    pthread_cond_t exited;    /* the thread has ended */
     struct item *queue;       /* ring buffer */
     size_t head;
     size_t len;
     size_t cap;
     bool stopping;            /* the thread must end */
-    bool self_free;           /* removed from its own callback */
+    bool alive;               /* a thread runs (detached) */
     atomic_size_t pending_initial;
-
-    pthread_t thread;
-    bool running;             /* a thread exists that is not joined */
 };
 
 struct kinf__processor {
     bool (*source_synced)(void *);
     void *source;
-    pthread_mutex_t lock;     /* "blockDeltas": guards the list */
+    pthread_mutex_t lock;     /* "blockDeltas": guards the list and
+                                 running */
     struct kinf_registration *listeners;
+    bool running;             /* listeners get threads */
 };
+
+/* The processor whose listener thread this is, if any: such a thread
+   must never wait for another listener thread, which may be waiting for
+   it. */
+static _Thread_local const struct kinf__processor *current_processor;
 
 static void item_clear(struct item *it)
 {
@@ -135,14 +144,26 @@ static void registration_free(struct kinf_registration *l)
         l->free_user_data(l->user_data);
     pthread_mutex_destroy(&l->lock);
     pthread_cond_destroy(&l->wake);
+    pthread_cond_destroy(&l->exited);
     free(l);
+}
+
+static void registration_ref(struct kinf_registration *l)
+{
+    atomic_fetch_add(&l->refs, 1);
+}
+
+static void registration_unref(struct kinf_registration *l)
+{
+    if (atomic_fetch_sub(&l->refs, 1) == 1)
+        registration_free(l);
 }
 
 static void *listener_main(void *arg)
 {
     struct kinf_registration *l = arg;
-    bool self_free;
 
+    current_processor = l->processor;
     for (;;) {
         struct item it;
 
@@ -165,10 +186,10 @@ static void *listener_main(void *arg)
     }
 
     pthread_mutex_lock(&l->lock);
-    self_free = l->self_free;
+    l->alive = false;
+    pthread_cond_broadcast(&l->exited);
     pthread_mutex_unlock(&l->lock);
-    if (self_free)
-        registration_free(l);   /* removed by its own callback */
+    registration_unref(l);   /* the thread's own reference */
     return NULL;
 }
 
@@ -207,24 +228,59 @@ int kinf__processor_distribute(struct kinf__processor *p,
     return rc;
 }
 
+/* Wait (unless on a listener thread) until l's thread has ended. */
+static void wait_exited(struct kinf_registration *l)
+{
+    pthread_mutex_lock(&l->lock);
+    while (l->alive && !current_processor)
+        pthread_cond_wait(&l->exited, &l->lock);
+    pthread_mutex_unlock(&l->lock);
+}
+
+/* Give l a thread. A thread that a stop from a callback left finishing
+   must have ended first (kinf__processor_run waits for it). */
 static int start_thread(struct kinf_registration *l)
 {
-    if (l->running)
-        return 0;
+    pthread_attr_t attr;
+    pthread_t thread;
+    int rc = 0;
+
     pthread_mutex_lock(&l->lock);
+    if (l->alive && !l->stopping)
+        goto out;   /* already running */
+    if (l->alive) {
+        rc = KINF_EBUSY;   /* an old thread still finishes a callback */
+        goto out;
+    }
     l->stopping = false;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    registration_ref(l);
+    if (pthread_create(&thread, &attr, listener_main, l) != 0) {
+        atomic_fetch_sub(&l->refs, 1);
+        rc = KINF_ERROR;
+    } else {
+        l->alive = true;
+    }
+    pthread_attr_destroy(&attr);
+
+out:
     pthread_mutex_unlock(&l->lock);
-    if (pthread_create(&l->thread, NULL, listener_main, l) != 0)
-        return KINF_ERROR;
-    l->running = true;
-    return 0;
+    return rc;
+}
+
+static void signal_stop(struct kinf_registration *l)
+{
+    pthread_mutex_lock(&l->lock);
+    l->stopping = true;
+    pthread_cond_signal(&l->wake);
+    pthread_mutex_unlock(&l->lock);
 }
 
 int kinf__processor_add(struct kinf__processor *p, kinf_registration **out,
                         const kinf_handler *handler, void *user_data,
                         kinf_free_fn free_user_data,
-                        kinf_object *const *initial, size_t count,
-                        bool running)
+                        kinf_object *const *initial, size_t count)
 {
     struct kinf_registration *l = calloc(1, sizeof(*l));
     struct kinf__note note = { .type = KINF__NOTE_ADD, .flag = true };
@@ -234,50 +290,30 @@ int kinf__processor_add(struct kinf__processor *p, kinf_registration **out,
         return KINF_ENOMEM;
     pthread_mutex_init(&l->lock, NULL);
     pthread_cond_init(&l->wake, NULL);
+    pthread_cond_init(&l->exited, NULL);
     atomic_init(&l->pending_initial, 0);
+    atomic_init(&l->refs, 1);
     l->processor = p;
     l->handler = *handler;
     l->user_data = user_data;
-    l->free_user_data = free_user_data;
 
     for (size_t i = 0; rc == 0 && i < count; i++) {
         note.obj = initial[i];
         rc = push(l, &note);
     }
-    if (rc == 0 && running)
+    if (rc == 0 && p->running)
         rc = start_thread(l);
     if (rc < 0) {
-        l->free_user_data = NULL;   /* the caller still owns it */
-        registration_free(l);
+        signal_stop(l);
+        registration_unref(l);   /* the caller still owns user_data */
         return rc;
     }
+    l->free_user_data = free_user_data;
     l->next = p->listeners;
     p->listeners = l;
     if (out)
         *out = l;
     return 0;
-}
-
-static bool is_self(const struct kinf_registration *l)
-{
-    return l->running && pthread_equal(l->thread, pthread_self());
-}
-
-/* Ask the thread to end; join it unless it is the caller. Returns true
-   when the thread is gone. */
-static bool stop_listener(struct kinf_registration *l)
-{
-    pthread_mutex_lock(&l->lock);
-    l->stopping = true;
-    pthread_cond_signal(&l->wake);
-    pthread_mutex_unlock(&l->lock);
-    if (!l->running)
-        return true;
-    if (is_self(l))
-        return false;
-    pthread_join(l->thread, NULL);
-    l->running = false;
-    return true;
 }
 
 int kinf__processor_remove(struct kinf__processor *p,
@@ -295,30 +331,61 @@ int kinf__processor_remove(struct kinf__processor *p,
     *link = reg->next;
     pthread_mutex_unlock(&p->lock);
 
-    if (stop_listener(reg)) {
-        registration_free(reg);
-        return 0;
-    }
-    /* Removed from its own callback: the thread frees it on its way
-       out. */
-    pthread_mutex_lock(&reg->lock);
-    reg->self_free = true;
-    pthread_mutex_unlock(&reg->lock);
-    pthread_detach(reg->thread);
+    /* A callback in progress finishes first; from a listener thread
+       nothing waits, and the last reference frees the registration. */
+    signal_stop(reg);
+    wait_exited(reg);
+    registration_unref(reg);
     return 0;
+}
+
+/* New references to every listener, taken under the lock; *n gets the
+   count (0 and NULL when out of memory). */
+static struct kinf_registration **hold_all(struct kinf__processor *p,
+                                           size_t *n)
+{
+    struct kinf_registration **held;
+    size_t count = 0;
+
+    for (struct kinf_registration *l = p->listeners; l; l = l->next)
+        count++;
+    *n = 0;
+    held = calloc(count ? count : 1, sizeof(*held));
+    for (struct kinf_registration *l = p->listeners; held && l;
+         l = l->next) {
+        registration_ref(l);
+        held[(*n)++] = l;
+    }
+    return held;
+}
+
+static void release_all(struct kinf_registration **held, size_t n,
+                        bool wait)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (wait)
+            wait_exited(held[i]);
+        registration_unref(held[i]);
+    }
+    free(held);
 }
 
 int kinf__processor_run(struct kinf__processor *p)
 {
+    struct kinf_registration **held;
+    size_t n;
     int rc = 0;
 
+    /* Threads left finishing by a stop from a callback end first; wait
+       for them without the lock, which their callbacks may need. */
     pthread_mutex_lock(&p->lock);
+    held = hold_all(p, &n);
+    pthread_mutex_unlock(&p->lock);
+    release_all(held, n, true);
+
+    pthread_mutex_lock(&p->lock);
+    p->running = true;
     for (struct kinf_registration *l = p->listeners; l; l = l->next) {
-        /* A thread left over from a stop inside its own callback. */
-        if (l->running && l->stopping && !is_self(l)) {
-            pthread_join(l->thread, NULL);
-            l->running = false;
-        }
         if (start_thread(l) < 0)
             rc = KINF_ERROR;
     }
@@ -328,38 +395,19 @@ int kinf__processor_run(struct kinf__processor *p)
 
 void kinf__processor_stop(struct kinf__processor *p)
 {
-    pthread_t *threads = NULL;
-    size_t n = 0;
-    size_t count = 0;
+    struct kinf_registration **held;
+    size_t n;
 
-    /* Signal under the lock, join outside it: a callback that is
-       finishing may still need the lock (to add a handler, say). */
+    /* Signal under the lock, wait outside it: a callback that is
+       finishing may still need the lock (to add a handler, say). The
+       references keep the listeners alive while waiting. */
     pthread_mutex_lock(&p->lock);
+    p->running = false;
     for (struct kinf_registration *l = p->listeners; l; l = l->next)
-        count++;
-    threads = calloc(count ? count : 1, sizeof(*threads));
-    for (struct kinf_registration *l = p->listeners; l; l = l->next) {
-        pthread_mutex_lock(&l->lock);
-        l->stopping = true;
-        pthread_cond_signal(&l->wake);
-        pthread_mutex_unlock(&l->lock);
-        if (!l->running || is_self(l))
-            continue;
-        if (threads) {
-            threads[n++] = l->thread;
-            l->running = false;
-        }
-    }
+        signal_stop(l);
+    held = hold_all(p, &n);
     pthread_mutex_unlock(&p->lock);
-
-    for (size_t i = 0; i < n; i++)
-        pthread_join(threads[i], NULL);
-    free(threads);
-    if (!threads) {
-        /* Out of memory for the list: join one by one instead. */
-        for (struct kinf_registration *l = p->listeners; l; l = l->next)
-            stop_listener(l);
-    }
+    release_all(held, n, true);
 }
 
 void kinf__processor_free(struct kinf__processor *p)
@@ -371,7 +419,8 @@ void kinf__processor_free(struct kinf__processor *p)
     kinf__processor_stop(p);
     while ((l = p->listeners)) {
         p->listeners = l->next;
-        registration_free(l);
+        wait_exited(l);
+        registration_unref(l);
     }
     pthread_mutex_destroy(&p->lock);
     free(p);
@@ -405,11 +454,5 @@ bool kinf__processor_initial_delivered(struct kinf__processor *p)
 
 bool kinf__processor_is_listener_thread(struct kinf__processor *p)
 {
-    bool found = false;
-
-    pthread_mutex_lock(&p->lock);
-    for (struct kinf_registration *l = p->listeners; l; l = l->next)
-        found = found || is_self(l);
-    pthread_mutex_unlock(&p->lock);
-    return found;
+    return current_processor == p;
 }

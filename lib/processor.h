@@ -45,22 +45,23 @@ void kinf__processor_unlock(struct kinf__processor *p);
 int kinf__processor_distribute(struct kinf__processor *p,
                                const struct kinf__note *note);
 
-/* With the processor locked: add a listener; initial holds the cached
-   objects it must first be told about (late registration). */
+/* With the processor locked: add a listener, with a thread if the
+   processor runs; initial holds the cached objects it must first be
+   told about (late registration). */
 int kinf__processor_add(struct kinf__processor *p,
                         kinf_registration **out,
                         const kinf_handler *handler, void *user_data,
                         kinf_free_fn free_user_data,
-                        kinf_object *const *initial, size_t count,
-                        bool running);
+                        kinf_object *const *initial, size_t count);
 
 int kinf__processor_remove(struct kinf__processor *p,
                            kinf_registration *reg);
 
-/* Start the listener threads that are not running. */
+/* Start the listener threads that are not running. Not from a listener
+   thread. */
 int kinf__processor_run(struct kinf__processor *p);
-/* Signal every listener thread to end; join them unless called from
-   one of them. */
+/* Signal every listener thread to end and wait for them, unless called
+   from a listener thread: those never wait for each other. */
 void kinf__processor_stop(struct kinf__processor *p);
 
 /* Every listener has delivered its initial-list notifications. */

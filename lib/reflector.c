@@ -28,6 +28,7 @@ struct kinf__reflector {
     bool paginated_result;       /* an RV=0 list came back paged */
     const char *path;            /* for log messages */
     char *path_buf;
+    char *url;                   /* path on the server, for errors */
 };
 
 static char *copy_opt(struct kinf__reflector *r, int slot, const char *s)
@@ -59,9 +60,11 @@ int kinf__reflector_new(struct kinf__reflector **out, kinf_client *client,
     res->field_selector = copy_opt(r, 5, opts->resource.field_selector);
     r->path_buf = kinf__resource_path(res);
     r->path = r->path_buf;
+    r->url = kinf__asprintf("%s%s", kinf__client_base_url(client),
+                            r->path ? r->path : "");
     kinf__cancel_init(&r->cancel);
     pthread_mutex_init(&r->version_lock, NULL);
-    if (!r->path_buf) {
+    if (!r->path_buf || !r->url) {
         kinf__reflector_free(r);
         return kinf__error(err, KINF_ENOMEM, "out of memory");
     }
@@ -79,6 +82,7 @@ void kinf__reflector_free(struct kinf__reflector *r)
     for (size_t i = 0; i < sizeof(r->strings) / sizeof(*r->strings); i++)
         free(r->strings[i]);
     free(r->path_buf);
+    free(r->url);
     free(r->last_version);
     kinf__cancel_destroy(&r->cancel);
     pthread_mutex_destroy(&r->version_lock);
@@ -179,7 +183,7 @@ static int on_event(const struct kinf__event *ev, void *user_data)
     if (ev->type == KINF__EVENT_ERROR) {
         /* The watch cache reports a compacted version as an ERROR event
            inside a 200 stream: same meaning as an HTTP 410. */
-        return kinf__status_to_error(w->err, ev->status, "GET", r->path);
+        return kinf__status_to_error(w->err, ev->status, "GET", r->url);
     }
 
     KINF__LOG(r->log, KINF_LOG_TRACE, "watch", "%s %s at %s",
@@ -207,19 +211,92 @@ static int on_event(const struct kinf__event *ev, void *user_data)
 
 enum watch_outcome { REWATCH, RELIST, STOP };
 
-/* One watch request; decides whether to watch again or to list again. */
+/* Wait one backoff step (at least Retry-After) before watching again. */
+static enum watch_outcome rewatch_later(struct kinf__reflector *r,
+                                        const kinf_error *err)
+{
+    int64_t wait = kinf__backoff_next(&r->backoff, kinf__now_ms(),
+                                      kinf__random());
+
+    if (err->retry_after > 0 && err->retry_after * 1000LL > wait)
+        wait = err->retry_after * 1000LL;
+    KINF__LOG(r->log, KINF_LOG_DEBUG, "reflector",
+              "watching %s again in %lldms", r->path, (long long)wait);
+    return kinf__cancel_sleep(&r->cancel, wait) ? STOP : REWATCH;
+}
+
+/*
+ * What follows a watch, as client-go decides it: a normal end or a cut
+ * stream resumes from the last version; an unreachable server or a 429
+ * retries the watch after a backoff; an expired version, an ERROR
+ * event, an error answer or a garbled stream needs a new list (after a
+ * backoff, in the caller).
+ */
+static enum watch_outcome after_watch(struct kinf__reflector *r, int rc,
+                                      size_t events, int64_t elapsed_ms,
+                                      kinf_error *err)
+{
+    bool transport = rc == KINF_ETRANSPORT || rc == KINF_ETIMEDOUT;
+
+    if (rc == KINF_ESTOPPED || kinf__cancelled(&r->cancel))
+        return STOP;
+    if (rc == 0 && (events > 0 || elapsed_ms >= SHORT_WATCH_MS)) {
+        KINF__LOG(r->log, KINF_LOG_DEBUG, "reflector",
+                  "watch of %s ended after %zu events", r->path, events);
+        return REWATCH;
+    }
+    if (rc == 0) {
+        kinf__error(err, KINF_EPROTOCOL,
+                    "GET %s: watch closed within a second without events",
+                    r->url);
+        kinf__error_request(err, "GET", r->url);
+        report(r, err);
+        return RELIST;
+    }
+    if (rc == KINF_EEXPIRED) {
+        KINF__LOG(r->log, KINF_LOG_DEBUG, "reflector",
+                  "watch of %s expired (%s), relisting", r->path,
+                  err->message);
+        return RELIST;
+    }
+    if (transport && events > 0) {
+        /* Cut or stalled after some events: nothing applied is lost,
+           so resume from the last version; at once, unless that keeps
+           happening right away. */
+        KINF__LOG(r->log, KINF_LOG_INFO, "reflector",
+                  "watch of %s broke after %zu events (%s), resuming",
+                  r->path, events, err->message);
+        return elapsed_ms < SHORT_WATCH_MS ? rewatch_later(r, err)
+                                           : REWATCH;
+    }
+    if (transport || err->http_status == 429) {
+        report(r, err);
+        return rewatch_later(r, err);
+    }
+    report(r, err);
+    return RELIST;
+}
+
+/* One watch request from the last version seen. */
 static enum watch_outcome watch_once(struct kinf__reflector *r,
                                      kinf_error *err)
 {
     struct kinf__watch_options wo = {0};
     struct watch_ctx ctx = { r, err };
-    char rv[256];
-    size_t events = 0;
-    int64_t start = kinf__now_ms();
     long min = r->opts.min_watch_timeout_s;
+    int64_t start = kinf__now_ms();
+    size_t events = 0;
+    char *rv = NULL;
     int rc;
 
-    kinf__reflector_last_version(r, rv, sizeof(rv));
+    /* A copy: the version is opaque and may be of any length. */
+    pthread_mutex_lock(&r->version_lock);
+    rv = kinf__strdup(r->last_version);
+    pthread_mutex_unlock(&r->version_lock);
+    if (!rv) {
+        kinf__error(err, KINF_ENOMEM, "out of memory");
+        return RELIST;
+    }
     wo.resource_version = rv;
     wo.timeout_seconds = (long)((double)min * (1.0 + kinf__random()));
     wo.bookmarks = true;
@@ -234,49 +311,8 @@ static enum watch_outcome watch_once(struct kinf__reflector *r,
     kinf_error_clear(err);
     rc = kinf__watch(r->client, &r->opts.resource, &wo, on_event, &ctx,
                      &r->cancel, &events, err);
-    if (rc == KINF_ESTOPPED || kinf__cancelled(&r->cancel))
-        return STOP;
-
-    if (rc == KINF_EEXPIRED) {
-        KINF__LOG(r->log, KINF_LOG_DEBUG, "reflector",
-                  "watch of %s expired (%s), relisting", r->path,
-                  err->message);
-        return RELIST;
-    }
-    if (rc == KINF_EHTTP && err->http_status == 429) {
-        int64_t wait = kinf__backoff_next(&r->backoff, kinf__now_ms(),
-                                          kinf__random());
-
-        if (err->retry_after > 0 && err->retry_after * 1000LL > wait)
-            wait = err->retry_after * 1000LL;
-        KINF__LOG(r->log, KINF_LOG_WARN, "reflector",
-                  "%s, watching again in %lldms", err->message,
-                  (long long)wait);
-        return kinf__cancel_sleep(&r->cancel, wait) ? STOP : REWATCH;
-    }
-    if (rc < 0 && (err->http_status || events == 0)) {
-        /* The watch never started, or the server said no. */
-        report(r, err);
-        return RELIST;
-    }
-    if (rc < 0) {
-        /* A cut, garbled or stalled stream after some events: nothing
-           applied is lost, so resume from the last version. */
-        KINF__LOG(r->log, KINF_LOG_INFO, "reflector",
-                  "watch of %s broke after %zu events (%s), resuming",
-                  r->path, events, err->message);
-        return REWATCH;
-    }
-    if (events == 0 && kinf__now_ms() - start < SHORT_WATCH_MS) {
-        kinf__error(err, KINF_EPROTOCOL,
-                    "watch of %s closed within a second without events",
-                    r->path);
-        report(r, err);
-        return RELIST;
-    }
-    KINF__LOG(r->log, KINF_LOG_DEBUG, "reflector",
-              "watch of %s ended after %zu events", r->path, events);
-    return REWATCH;
+    free(rv);
+    return after_watch(r, rc, events, kinf__now_ms() - start, err);
 }
 
 /* ListAndWatch: returns when a relist is needed (after a backoff) or on
