@@ -159,9 +159,16 @@ const char *kinf__client_base_url(const kinf_client *client)
 
 void kinf__cancel_init(struct kinf__cancel *c)
 {
+    pthread_condattr_t attr;
+
     atomic_init(&c->cancelled, false);
     pthread_mutex_init(&c->lock, NULL);
-    pthread_cond_init(&c->wake, NULL);
+    /* Waits measure elapsed time: a step of the wall clock must not
+       stretch or cut a backoff. */
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&c->wake, &attr);
+    pthread_condattr_destroy(&attr);
     c->active = NULL;
 }
 
@@ -196,7 +203,7 @@ int kinf__cancel_sleep(struct kinf__cancel *c, int64_t ms)
     struct timespec deadline;
     int rc = 0;
 
-    clock_gettime(CLOCK_REALTIME, &deadline);
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += ms / 1000;
     deadline.tv_nsec += (ms % 1000) * 1000000L;
     if (deadline.tv_nsec >= 1000000000L) {
@@ -218,6 +225,7 @@ struct transfer {
     struct kinf__response *resp;
     long status;            /* 0 until the first body byte */
     int callback_rc;        /* a body callback's failure */
+    bool too_large;         /* the body passed req->max_body_bytes */
     int64_t last_byte_ms;
     int retry_after;
     char *collected;        /* error body, or whole body without on_body */
@@ -260,12 +268,17 @@ static size_t on_write(char *data, size_t size, size_t n, void *user_data)
     if (!t->status)
         curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->status);
 
-    if (t->status >= 200 && t->status < 300 && t->req->on_body)
+    if (t->status < 200 || t->status >= 300) {
+        rc = collect(t, data, len, ERROR_BODY_MAX);
+    } else if (t->req->on_body) {
         rc = t->req->on_body(data, len, t->req->user_data);
-    else
-        rc = collect(t, data, len,
-                     t->status >= 200 && t->status < 300 ? SIZE_MAX
-                                                         : ERROR_BODY_MAX);
+    } else if (t->req->max_body_bytes &&
+               t->collected_len + len > t->req->max_body_bytes) {
+        t->too_large = true;   /* a hostile or broken endless answer */
+        rc = KINF_EPROTOCOL;
+    } else {
+        rc = collect(t, data, len, SIZE_MAX);
+    }
     if (rc < 0) {
         t->callback_rc = rc;
         return 0;   /* makes libcurl abort with CURLE_WRITE_ERROR */
@@ -294,23 +307,24 @@ static size_t on_header(char *data, size_t size, size_t n, void *user_data)
     return len;
 }
 
-/* The bearer token: inline, else re-read from its file on every request
-   so that a rotated token is picked up. */
-static int load_token(char **out, const kinf_client *client, kinf_error *err)
+/* A token goes into a header line: a control character in it could
+   end the line and add headers of its own. */
+static bool token_is_clean(const char *token)
 {
-    FILE *f;
+    for (const unsigned char *p = (const unsigned char *)token; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            return false;
+    }
+    return true;
+}
+
+static int read_token_file(char **out, const kinf_client *client,
+                           kinf_error *err)
+{
+    FILE *f = fopen(client->cfg->token_file, "r");
     char *buf;
     size_t len;
 
-    *out = NULL;
-    if (client->cfg->token) {
-        *out = strdup(client->cfg->token);
-        return *out ? 0 : kinf__error(err, KINF_ENOMEM, "out of memory");
-    }
-    if (!client->cfg->token_file)
-        return 0;
-
-    f = fopen(client->cfg->token_file, "r");
     if (!f)
         return kinf__error(err, KINF_ECONFIG, "%s: tokenFile '%s': %s",
                            source_of(client), client->cfg->token_file,
@@ -327,6 +341,37 @@ static int load_token(char **out, const kinf_client *client, kinf_error *err)
         buf[--len] = '\0';
     *out = buf;
     return 0;
+}
+
+/*
+ * The bearer token: inline, else re-read from its file on every request
+ * so that a rotated token is picked up. None over plain HTTP, where
+ * anyone on the path could read it (client-go sends credentials only
+ * over TLS).
+ */
+static int load_token(char **out, const kinf_client *client, kinf_error *err)
+{
+    int rc = 0;
+
+    *out = NULL;
+    if (strncmp(client->base_url, "https://", 8) != 0)
+        return 0;
+    if (client->cfg->token) {
+        *out = strdup(client->cfg->token);
+        if (!*out)
+            return kinf__error(err, KINF_ENOMEM, "out of memory");
+    } else if (client->cfg->token_file) {
+        rc = read_token_file(out, client, err);
+    }
+    if (rc == 0 && *out && !token_is_clean(*out)) {
+        memset(*out, 0, strlen(*out));
+        free(*out);
+        *out = NULL;
+        rc = kinf__error(err, KINF_ECONFIG,
+                         "%s: the user's token holds control characters",
+                         source_of(client));
+    }
+    return rc;
 }
 
 static int add_header(struct curl_slist **headers, const char *line)
@@ -598,6 +643,13 @@ static int transfer_result(CURLcode cc, int why, const struct transfer *t,
     if (why == KINF_ESTOPPED)
         return kinf__error(err, KINF_ESTOPPED, "%s %s: stopped",
                            req->method, url);
+    if (t->too_large) {
+        rc = kinf__error(err, KINF_EPROTOCOL,
+                         "%s %s: answer larger than %zu bytes", req->method,
+                         url, req->max_body_bytes);
+        kinf__error_request(err, req->method, url);
+        return rc;
+    }
     if (t->callback_rc < 0)
         return t->callback_rc;
     if (why == KINF_ETIMEDOUT) {

@@ -48,6 +48,8 @@ struct kinf__request {
     int64_t idle_timeout_ms;   /* abort when no byte arrives for this
                                   long; 0 = none */
     int64_t total_timeout_ms;  /* 0 = none */
+    size_t max_body_bytes;     /* a collected 2xx body larger than this
+                                  fails with KINF_EPROTOCOL; 0 = none */
 };
 
 struct kinf__response {

@@ -8,6 +8,10 @@
 #include "listwatch.h"
 #include "internal.h"
 
+/* Bounds on one list, against a server that never stops answering. */
+#define LIST_MAX_BYTES ((size_t)4 << 30)
+#define LIST_MAX_PAGES 100000
+
 /* Query strings are built from (name, value) pairs; values escaped. */
 struct query {
     char *text;
@@ -44,15 +48,33 @@ static int add_selectors(struct query *q, const struct kinf__resource *res)
     return rc;
 }
 
+/* One path segment, escaped: a namespace or resource name the caller
+   gives must not be able to change the path's shape. */
+static char *segment(const char *s)
+{
+    return curl_easy_escape(NULL, s ? s : "", 0);
+}
+
 char *kinf__resource_path(const struct kinf__resource *res)
 {
     bool core = !res->group || !*res->group;
     bool ns = res->namespace_ && *res->namespace_;
+    char *group = segment(res->group);
+    char *version = segment(res->version);
+    char *resource = segment(res->resource);
+    char *namespace_ = segment(res->namespace_);
+    char *path = NULL;
 
-    return kinf__asprintf("%s%s%s/%s%s%s%s/%s", core ? "/api" : "/apis",
-                          core ? "" : "/", core ? "" : res->group,
-                          res->version, ns ? "/namespaces/" : "",
-                          ns ? res->namespace_ : "", "", res->resource);
+    if (group && version && resource && namespace_)
+        path = kinf__asprintf("%s%s%s/%s%s%s/%s", core ? "/api" : "/apis",
+                              core ? "" : "/", core ? "" : group, version,
+                              ns ? "/namespaces/" : "", ns ? namespace_ : "",
+                              resource);
+    curl_free(group);
+    curl_free(version);
+    curl_free(resource);
+    curl_free(namespace_);
+    return path;
 }
 
 void kinf__list_clear(struct kinf__list *list)
@@ -63,7 +85,7 @@ void kinf__list_clear(struct kinf__list *list)
 }
 
 static int append_items(struct kinf__list *list, const json_t *items,
-                        kinf_error *err)
+                        const char *url, kinf_error *err)
 {
     size_t n = json_array_size(items);
     size_t i;
@@ -84,8 +106,13 @@ static int append_items(struct kinf__list *list, const json_t *items,
     for (i = 0; i < n; i++) {
         rc = kinf_object_new_from_json(&list->items[list->count],
                                        json_array_get(items, i), err);
-        if (rc < 0)
+        if (rc < 0) {
+            kinf__error(err, rc, "GET %s: item %zu: %s", url, i,
+                        rc == KINF_ENOMEM ? "out of memory"
+                                          : "not a JSON object");
+            kinf__error_request(err, "GET", url);
             return rc;
+        }
         list->count++;
     }
     return 0;
@@ -100,6 +127,9 @@ static int list_page(kinf_client *client, const char *path,
     struct kinf__response resp = {0};
     struct kinf__request req = {0};
     char *full = kinf__asprintf("%s%s", path, q->text ? q->text : "");
+    char *url = kinf__asprintf("%s%s%s", kinf__client_base_url(client),
+                               path, q->text ? q->text : "");
+    const json_t *meta;
     const char *rv;
     const char *cont;
     json_error_t jerr;
@@ -107,26 +137,32 @@ static int list_page(kinf_client *client, const char *path,
     json_t *items;
     int rc;
 
-    if (!full)
-        return kinf__error(err, KINF_ENOMEM, "out of memory");
+    if (!full || !url) {
+        rc = kinf__error(err, KINF_ENOMEM, "out of memory");
+        goto out;
+    }
     req.method = "GET";
     req.path = full;
     req.idle_timeout_ms = 60000;
+    req.max_body_bytes = LIST_MAX_BYTES - list->bytes;
     rc = kinf__client_do(client, &req, &resp, cancel, err);
     if (rc < 0)
         goto out;
+    list->bytes += resp.body_len;
 
     root = json_loadb(resp.body ? resp.body : "", resp.body_len, 0, &jerr);
     items = json_object_get(root, "items");
-    rv = json_string_value(json_object_get(json_object_get(root, "metadata"),
-                                           "resourceVersion"));
-    if (!root || !(json_is_array(items) || json_is_null(items))) {
+    meta = json_object_get(root, "metadata");
+    rv = json_string_value(json_object_get(meta, "resourceVersion"));
+    if (!json_is_object(root) ||
+        !(json_is_array(items) || json_is_null(items))) {
         rc = kinf__error(err, KINF_EPROTOCOL,
-                         "GET %s: answer is not a list: %s", full,
+                         "GET %s: answer is not a list: %s", url,
                          root ? "no \"items\" array" : jerr.text);
+        kinf__error_request(err, "GET", url);
         goto out;
     }
-    rc = append_items(list, items, err);
+    rc = append_items(list, items, url, err);
     if (rc < 0)
         goto out;
     if (!list->resource_version && rv) {
@@ -136,15 +172,14 @@ static int list_page(kinf_client *client, const char *path,
             goto out;
         }
     }
-    cont = json_string_value(json_object_get(json_object_get(root,
-                                                              "metadata"),
-                                             "continue"));
+    cont = json_string_value(json_object_get(meta, "continue"));
     *next = cont && *cont ? strdup(cont) : NULL;
 
 out:
     json_decref(root);
     kinf__response_clear(&resp);
     free(full);
+    free(url);
     return rc;
 }
 
@@ -155,6 +190,7 @@ static int list_once(kinf_client *client, const char *path,
 {
     struct query q = {0};
     char *cont = NULL;
+    char *prev;
     char limit[32];
     int pages = 0;
     int rc;
@@ -176,10 +212,21 @@ static int list_once(kinf_client *client, const char *path,
             rc = kinf__error(err, rc, "out of memory");
             break;
         }
-        free(cont);
+        prev = cont;
         cont = NULL;
         rc = list_page(client, path, &q, out, &cont, cancel, err);
         pages++;
+        /* A token that does not move on, or no end in sight: the
+           server would keep this loop going forever. */
+        if (rc == 0 && cont &&
+            ((prev && strcmp(prev, cont) == 0) || pages >= LIST_MAX_PAGES))
+            rc = kinf__error(err, KINF_EPROTOCOL,
+                             "GET %s%s: list does not end: page %d gave "
+                             "%s continue token",
+                             kinf__client_base_url(client), path, pages,
+                             pages >= LIST_MAX_PAGES ? "yet another"
+                                                     : "the same");
+        free(prev);
     } while (rc == 0 && cont);
 
     if (rc == KINF_EEXPIRED && pages > 1)
@@ -214,8 +261,8 @@ int kinf__list_objects(kinf_client *client, const struct kinf__resource *res,
     }
     if (rc == 0 && !list.resource_version) {
         rc = kinf__error(err, KINF_EPROTOCOL,
-                         "GET %s: list has no metadata.resourceVersion",
-                         path);
+                         "GET %s%s: list has no metadata.resourceVersion",
+                         kinf__client_base_url(client), path);
     }
     if (rc == 0)
         *out = list;

@@ -25,6 +25,7 @@ struct kinf__list {
     size_t cap;
     char *resource_version;     /* the snapshot's version */
     bool paginated;             /* the server split the answer in pages */
+    size_t bytes;               /* bodies read so far */
 };
 
 void kinf__list_clear(struct kinf__list *list);

@@ -21,6 +21,7 @@ void kinf__log(const struct kinf__logger *logger, kinf_log_level level,
     va_start(ap, fmt);
     vsnprintf(message, sizeof(message), fmt, ap);
     va_end(ap);
+    kinf__sanitize(message);   /* names and texts come from the server */
     logger->fn(level, subsystem, file, line, message, logger->user_data);
 }
 

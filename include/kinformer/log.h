@@ -18,9 +18,12 @@ typedef enum kinf_log_level {
 
 /**
  * The host's log hook. The library calls it from any of its threads with
- * a formatted message (no trailing newline). It must not call back into
- * the library. subsystem is a short fixed word such as "reflector",
- * "watch", "http", "informer". file and line name the library source.
+ * a formatted message (no trailing newline, no control characters). It
+ * may be called while the library holds an internal lock (the trace of
+ * each change is written as the change is applied): keep it quick, and
+ * never call back into the library from it. subsystem is a short fixed
+ * word such as "reflector", "watch", "http", "informer". file and line
+ * name the library source.
  */
 typedef void (*kinf_log_fn)(kinf_log_level level, const char *subsystem,
                             const char *file, int line,

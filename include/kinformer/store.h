@@ -18,6 +18,9 @@ KINF_BEGIN_DECLS
  * An index function: write up to max values under which obj is indexed
  * into values and return how many. Values are borrowed strings that must
  * stay valid as long as obj lives (point into obj, or at static text).
+ * It runs while the store is locked for writing (and, in an informer,
+ * while changes are being applied): it must be quick and must not call
+ * into the library.
  */
 typedef size_t (*kinf_index_fn)(const kinf_object *obj,
                                 const char **values, size_t max,

@@ -172,28 +172,87 @@ static void test_no_credentials_is_403_anonymous(void **state)
     kinf_client_free(client);
 }
 
-static void test_other_kubeconfigs_authenticate(void **state)
+static kinf_client *client_from(const char *name)
 {
-    static const char *const names[] = { "kubeconfig-cert",
-                                         "kubeconfig-http" };
     char path[600];
+    kinf_config *cfg = NULL;
+    kinf_client *client = NULL;
+    kinf_error err;
+
+    snprintf(path, sizeof(path), "%s/%s", cluster.dir, name);
+    assert_int_equal(kinf_config_load_kubeconfig(&cfg, path, NULL, &err), 0);
+    assert_int_equal(kinf_client_new(&client, cfg, &err), 0);
+    kinf_config_free(cfg);
+    return client;
+}
+
+static void test_client_certificate_authenticates(void **state)
+{
+    kinf_client *client;
+    kinf_error err;
 
     (void)state;
     skip_unless_sim();
-    for (size_t i = 0; i < 2; i++) {
-        kinf_config *cfg = NULL;
-        kinf_client *client = NULL;
-        kinf_error err;
+    client = client_from("kubeconfig-cert");
+    if (get_pods(client, &err) != 0)
+        fail_msg("%s", err.message);
+    kinf_client_free(client);
+}
 
-        snprintf(path, sizeof(path), "%s/%s", cluster.dir, names[i]);
-        assert_int_equal(kinf_config_load_kubeconfig(&cfg, path, NULL,
-                                                     &err), 0);
-        assert_int_equal(kinf_client_new(&client, cfg, &err), 0);
-        if (get_pods(client, &err) != 0)
-            fail_msg("%s: %s", names[i], err.message);
-        kinf_client_free(client);
-        kinf_config_free(cfg);
-    }
+/* The last request the simulator saw, as it logged it. */
+static json_t *last_request(void)
+{
+    json_t *log = NULL;
+    json_t *last;
+    kinf_error err;
+
+    assert_int_equal(kinf_client_request(&log, cluster.client, "GET",
+                                         "/_sim/requests", NULL, NULL,
+                                         &err), 0);
+    last = json_incref(json_array_get(log, json_array_size(log) - 1));
+    json_decref(log);
+    return last;
+}
+
+static void test_no_token_over_plain_http(void **state)
+{
+    kinf_client *client;
+    kinf_error err;
+    json_t *seen;
+    const char *authorization;
+
+    (void)state;
+    skip_unless_sim();
+    /* kubeconfig-http names a token, but over http:// anyone on the path
+       could read it: the request goes out anonymous. */
+    client = client_from("kubeconfig-http");
+    assert_int_equal(get_pods(client, &err), KINF_EHTTP);
+    assert_int_equal(err.http_status, 403);
+    assert_non_null(strstr(err.message, "system:anonymous"));
+    assert_non_null(strstr(err.url, "http://"));
+    seen = last_request();
+    authorization = json_string_value(json_object_get(seen,
+                                                      "authorization"));
+    assert_true(!authorization || !*authorization);
+    json_decref(seen);
+    kinf_client_free(client);
+}
+
+static void test_token_cannot_inject_headers(void **state)
+{
+    kinf_client *client;
+    kinf_error err;
+
+    (void)state;
+    skip_unless_sim();
+    client = client_for(cluster_lines(kinf_config_server(cluster.config),
+                                      true, NULL),
+                        "    token: \"abc\\r\\nX-Injected: yes\"", &err);
+    assert_non_null(client);
+    assert_int_equal(get_pods(client, &err), KINF_ECONFIG);
+    assert_non_null(strstr(err.message, "control characters"));
+    assert_null(strstr(err.message, "Injected"));
+    kinf_client_free(client);
 }
 
 static void test_tls_is_verified_by_default(void **state)
@@ -373,7 +432,9 @@ int main(void)
         cmocka_unit_test(test_not_found_names_request_and_status),
         cmocka_unit_test(test_wrong_token_is_401_and_never_shown),
         cmocka_unit_test(test_no_credentials_is_403_anonymous),
-        cmocka_unit_test(test_other_kubeconfigs_authenticate),
+        cmocka_unit_test(test_client_certificate_authenticates),
+        cmocka_unit_test(test_no_token_over_plain_http),
+        cmocka_unit_test(test_token_cannot_inject_headers),
         cmocka_unit_test(test_tls_is_verified_by_default),
         cmocka_unit_test(test_tls_server_name),
         cmocka_unit_test(test_informer_reports_errors),
