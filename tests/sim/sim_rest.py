@@ -10,16 +10,28 @@ from sim_watch import serve_watch
 
 
 def serve(sim, req, info):
+    res, namespace = _target(sim, info)
+    if info.name:
+        _item(sim, req, res, namespace, info)
+    else:
+        _collection(sim, req, res, namespace, info)
+
+
+def read_target(sim, req, info):
+    """(res, namespace, selector) of a list or watch, with the errors the
+    normal path raises first. sim_faults answers such reads its own way."""
+    res, namespace = _target(sim, info)
+    return res, namespace, _read_checks(sim, req, res, info)
+
+
+def _target(sim, info):
     res = sim.registry.find(info.group, info.version, info.resource)
     if res is None:
         raise path_not_found()
     namespace = _namespace(sim, res, info)
     if info.subresource and info.subresource not in res.subresources:
         raise path_not_found()
-    if info.name:
-        _item(sim, req, res, namespace, info)
-    else:
-        _collection(sim, req, res, namespace, info)
+    return res, namespace
 
 
 def _namespace(sim, res, info):
@@ -54,16 +66,12 @@ def _body(req):
 def _collection(sim, req, res, namespace, info):
     method, handler = req.method, req.handler
     if method in ("GET", "HEAD"):
-        watch = info.verb == "watch"
-        validate_options(req.query, watch, sim.knobs.watchlist == "on")
-        if sim.disconnected:
-            raise sim_status.service_unavailable()
-        pred = _selector(req, res)
-        if watch:
+        pred = _read_checks(sim, req, res, info)
+        if info.verb == "watch":
             serve_watch(sim, req, res, namespace, pred)
         else:
             meta, page = read_list(sim, req, res, namespace, pred)
-            handler.send_json(200, _list_answer(req, res, meta, page))
+            handler.send_json(200, list_answer(req, res, meta, page))
     elif method == "POST":
         if res.namespaced and not namespace:
             raise method_not_allowed()
@@ -80,6 +88,15 @@ def _collection(sim, req, res, namespace, info):
              for e in entries]))
     else:
         raise method_not_allowed()
+
+
+def _read_checks(sim, req, res, info):
+    """The query checks of a list or watch; -> the selector predicate."""
+    validate_options(req.query, info.verb == "watch",
+                     sim.knobs.watchlist == "on")
+    if sim.disconnected:
+        raise sim_status.service_unavailable()
+    return _selector(req, res)
 
 
 def _item(sim, req, res, namespace, info):
@@ -112,7 +129,7 @@ def _item(sim, req, res, namespace, info):
         handler.send_json(200, entry.full_json())
 
 
-def _list_answer(req, res, meta, page):
+def list_answer(req, res, meta, page):
     """The List document, or a Table when kubectl asks for one."""
     table = sim_table.wanted_table(req.headers.get("Accept"))
     if table:
