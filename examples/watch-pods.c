@@ -48,8 +48,9 @@ int main(int argc, char **argv)
     sleep((unsigned)seconds);             /* events arrive meanwhile */
 
 out:
-    if (err.code)
+    if (err.code) {
         fprintf(stderr, "error: %s\n", err.message);
+    }
     kinf_informer_free(informer);
     kinf_client_free(client);
     kinf_config_free(config);

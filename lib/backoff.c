@@ -17,15 +17,17 @@ int64_t kinf__backoff_next(struct kinf__backoff *b, int64_t now,
                            double random)
 {
     /* A long calm since the last wait means the trouble is over. */
-    if (b->current_ms && now - b->last_ms > b->reset_ms)
+    if (b->current_ms && now - b->last_ms > b->reset_ms) {
         b->current_ms = 0;
+    }
 
     if (!b->current_ms) {
         b->current_ms = b->initial_ms;
     } else {
         b->current_ms *= 2;
-        if (b->current_ms > b->max_ms)
+        if (b->current_ms > b->max_ms) {
             b->current_ms = b->max_ms;
+        }
     }
     b->last_ms = now;
     return b->current_ms + (int64_t)(random * b->jitter *

@@ -84,8 +84,9 @@ static int setup_base_url(kinf_client *client, kinf_error *err)
         goto out;
     }
     len = strlen(client->base_url);
-    while (len > 0 && client->base_url[len - 1] == '/')
+    while (len > 0 && client->base_url[len - 1] == '/') {
         client->base_url[--len] = '\0';
+    }
 
 out:
     curl_free(full);
@@ -104,9 +105,10 @@ int kinf_client_new(kinf_client **out, const kinf_config *config,
 
     if (!out || !config)
         return kinf__error(err, KINF_EINVAL, "client: NULL argument");
-    if (!config->server || !*config->server)
+    if (!config->server || !*config->server) {
         return kinf__error(err, KINF_ECONFIG, "%s: no server URL",
                            config->source ? config->source : "config");
+    }
 
     client = calloc(1, sizeof(*client));
     if (!client)
@@ -182,8 +184,9 @@ void kinf__cancel_fire(struct kinf__cancel *c)
 {
     pthread_mutex_lock(&c->lock);
     atomic_store(&c->cancelled, true);
-    if (c->active)
+    if (c->active) {
         curl_multi_wakeup(c->active);
+    }
     pthread_cond_broadcast(&c->wake);
     pthread_mutex_unlock(&c->lock);
 }
@@ -211,8 +214,9 @@ int kinf__cancel_sleep(struct kinf__cancel *c, int64_t ms)
         deadline.tv_nsec -= 1000000000L;
     }
     pthread_mutex_lock(&c->lock);
-    while (!atomic_load(&c->cancelled) && rc != ETIMEDOUT)
+    while (!atomic_load(&c->cancelled) && rc != ETIMEDOUT) {
         rc = pthread_cond_timedwait(&c->wake, &c->lock, &deadline);
+    }
     pthread_mutex_unlock(&c->lock);
     return atomic_load(&c->cancelled) ? KINF_ESTOPPED : 0;
 }
@@ -244,8 +248,9 @@ static int collect(struct transfer *t, const char *data, size_t len,
         size_t cap = t->collected_cap ? t->collected_cap : 4096;
         char *buf;
 
-        while (cap < need)
+        while (cap < need) {
             cap *= 2;
+        }
         buf = realloc(t->collected, cap);
         if (!buf)
             return KINF_ENOMEM;
@@ -265,8 +270,9 @@ static size_t on_write(char *data, size_t size, size_t n, void *user_data)
     int rc;
 
     t->last_byte_ms = kinf__now_ms();
-    if (!t->status)
+    if (!t->status) {
         curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->status);
+    }
 
     if (t->status < 200 || t->status >= 300) {
         rc = collect(t, data, len, ERROR_BODY_MAX);
@@ -298,8 +304,9 @@ static size_t on_header(char *data, size_t size, size_t n, void *user_data)
         char buf[32];
         size_t vlen = len - (sizeof(name) - 1);
 
-        if (vlen >= sizeof(buf))
+        if (vlen >= sizeof(buf)) {
             vlen = sizeof(buf) - 1;
+        }
         memcpy(buf, data + sizeof(name) - 1, vlen);
         buf[vlen] = '\0';
         t->retry_after = atoi(buf);   /* HTTP-date form reads as 0 */
@@ -325,10 +332,11 @@ static int read_token_file(char **out, const kinf_client *client,
     char *buf;
     size_t len;
 
-    if (!f)
+    if (!f) {
         return kinf__error(err, KINF_ECONFIG, "%s: tokenFile '%s': %s",
                            source_of(client), client->cfg->token_file,
                            strerror(errno));
+    }
     buf = calloc(1, TOKEN_MAX + 1);
     if (!buf) {
         fclose(f);
@@ -337,8 +345,9 @@ static int read_token_file(char **out, const kinf_client *client,
     len = fread(buf, 1, TOKEN_MAX, f);
     fclose(f);
     while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' ||
-                       buf[len - 1] == ' '))
+                       buf[len - 1] == ' ')) {
         buf[--len] = '\0';
+    }
     *out = buf;
     return 0;
 }
@@ -406,12 +415,14 @@ static int build_headers(struct curl_slist **out, const kinf_client *client,
     if (rc == 0 && token && *token) {
         line = kinf__asprintf("Authorization: Bearer %s", token);
         rc = line ? add_header(&headers, line) : KINF_ENOMEM;
-        if (line)
+        if (line) {
             memset(line, 0, strlen(line));   /* no stray token copies */
+        }
         free(line);
     }
-    if (token)
+    if (token) {
         memset(token, 0, strlen(token));
+    }
     free(token);
     if (rc < 0) {
         curl_slist_free_all(headers);
@@ -490,8 +501,9 @@ static int setup_easy(CURL *easy, const kinf_client *client,
         cc |= curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
                                (curl_off_t)req->body_len);
     }
-    if (connect)
+    if (connect) {
         cc |= curl_easy_setopt(easy, CURLOPT_CONNECT_TO, connect);
+    }
     if (cc != CURLE_OK)
         return KINF_ENOMEM;
     setup_tls(easy, client);
@@ -539,8 +551,9 @@ int kinf__status_to_error(kinf_error *err, const json_t *status,
     long code = (long)json_integer_value(json_object_get(status, "code"));
     int rc = code_for(code, reason);
 
-    if (!reason || !*reason)
+    if (!reason || !*reason) {
         reason = reason_for(code);
+    }
     if (!err)
         return rc;
     kinf__error(err, rc, "%s %s: %ld %s: %s", method, url, code, reason,
@@ -560,8 +573,9 @@ static int http_error(kinf_error *err, const struct transfer *t,
     const char *kind;
     int rc;
 
-    if (t->collected)
+    if (t->collected) {
         status = json_loadb(t->collected, t->collected_len, 0, NULL);
+    }
     kind = json_string_value(json_object_get(status, "kind"));
     if (json_is_object(status) && kind && strcmp(kind, "Status") == 0) {
         json_object_set_new(status, "code", json_integer(t->status));
@@ -574,8 +588,9 @@ static int http_error(kinf_error *err, const struct transfer *t,
 
         memcpy(text, t->collected ? t->collected : "", len);
         text[len] = '\0';
-        while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+        while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r')) {
             text[--len] = '\0';
+        }
         rc = code_for(t->status, reason);
         kinf__error(err, rc, "%s %s: %ld %s: %s", method, url, t->status,
                     reason, len ? text : "(empty body)");
@@ -585,8 +600,9 @@ static int http_error(kinf_error *err, const struct transfer *t,
             kinf__error_request(err, method, url);
         }
     }
-    if (err)
+    if (err) {
         err->retry_after = t->retry_after;
+    }
     json_decref(status);
     return rc;
 }
@@ -640,9 +656,10 @@ static int transfer_result(CURLcode cc, int why, const struct transfer *t,
 {
     int rc;
 
-    if (why == KINF_ESTOPPED)
+    if (why == KINF_ESTOPPED) {
         return kinf__error(err, KINF_ESTOPPED, "%s %s: stopped",
                            req->method, url);
+    }
     if (t->too_large) {
         rc = kinf__error(err, KINF_EPROTOCOL,
                          "%s %s: answer larger than %zu bytes", req->method,
@@ -723,18 +740,21 @@ int kinf__client_do(kinf_client *client, const struct kinf__request *req,
     curl_multi_add_handle(multi, t.easy);
     cc = kinf__cancelled(cancel) ? CURLE_ABORTED_BY_CALLBACK
                                  : run_multi(multi, &t, cancel, &why);
-    if (kinf__cancelled(cancel))
+    if (kinf__cancelled(cancel)) {
         why = KINF_ESTOPPED;
+    }
     curl_multi_remove_handle(multi, t.easy);
     if (cancel) {
         pthread_mutex_lock(&cancel->lock);
         cancel->active = NULL;
         pthread_mutex_unlock(&cancel->lock);
     }
-    if (!t.status)
+    if (!t.status) {
         curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &t.status);
-    if (resp)
+    }
+    if (resp) {
         resp->status = t.status;
+    }
     KINF__LOG(&client->logger, KINF_LOG_TRACE, "http", "%s %s -> %ld",
               req->method, url, t.status);
 
@@ -749,10 +769,12 @@ out:
     free(t.collected);
     curl_slist_free_all(headers);
     curl_slist_free_all(connect);
-    if (t.easy)
+    if (t.easy) {
         curl_easy_cleanup(t.easy);
-    if (multi)
+    }
+    if (multi) {
         curl_multi_cleanup(multi);
+    }
     free(url);
     return rc;
 }
@@ -774,9 +796,10 @@ int kinf_client_request(json_t **out, kinf_client *client,
     json_t *parsed = NULL;
     int rc;
 
-    if (!client || !method || !path || path[0] != '/')
+    if (!client || !method || !path || path[0] != '/') {
         return kinf__error(err, KINF_EINVAL,
                            "request: method and an absolute path needed");
+    }
     if (body) {
         text = json_dumps(body, JSON_COMPACT);
         if (!text)
@@ -804,10 +827,11 @@ int kinf_client_request(json_t **out, kinf_client *client,
             goto out;
         }
     }
-    if (out)
+    if (out) {
         *out = parsed;
-    else
+    } else {
         json_decref(parsed);
+    }
 
 out:
     kinf__response_clear(&resp);
@@ -822,10 +846,12 @@ int kinf_global_init(void)
     int rc = 0;
 
     pthread_mutex_lock(&global_lock);
-    if (global_refs == 0 && curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
+    if (global_refs == 0 && curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK) {
         rc = KINF_ERROR;
-    if (rc == 0)
+    }
+    if (rc == 0) {
         global_refs++;
+    }
     pthread_mutex_unlock(&global_lock);
     return rc;
 }
@@ -833,7 +859,8 @@ int kinf_global_init(void)
 void kinf_global_cleanup(void)
 {
     pthread_mutex_lock(&global_lock);
-    if (global_refs > 0 && --global_refs == 0)
+    if (global_refs > 0 && --global_refs == 0) {
         curl_global_cleanup();
+    }
     pthread_mutex_unlock(&global_lock);
 }

@@ -979,12 +979,13 @@ static int fill_cluster(struct kinf_config *cfg, const struct kc_entry *e,
 
     /* A CA and the insecure flag contradict each other; client-go
        refuses the pair rather than guess which one was meant (BC-20). */
-    if (cfg->insecure_skip_tls_verify && (cfg->ca_file || cfg->ca_data.data))
+    if (cfg->insecure_skip_tls_verify && (cfg->ca_file || cfg->ca_data.data)) {
         return fail(err, e->file, entry_pos(e),
                     "%s.insecure-skip-tls-verify: cluster \"%s\" also "
                     "names a certificate authority; specifying a root "
                     "certificates file with the insecure flag is not "
                     "allowed", e->where, cfg->cluster);
+    }
     return 0;
 }
 

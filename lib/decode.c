@@ -109,13 +109,15 @@ static bool find_object_text(const char *line, size_t len, const char *type,
     if (plen <= 0 || (size_t)plen >= sizeof(prefix) || len < (size_t)plen ||
         memcmp(line, prefix, (size_t)plen) != 0)
         return false;
-    while (end > 0 && is_space(line[end - 1]))
+    while (end > 0 && is_space(line[end - 1])) {
         end--;
+    }
     if (end == 0 || line[end - 1] != '}')
         return false;
     end--;
-    while (end > (size_t)plen && is_space(line[end - 1]))
+    while (end > (size_t)plen && is_space(line[end - 1])) {
         end--;
+    }
     *start = line + plen;
     *size = end - (size_t)plen;
     return true;
@@ -135,10 +137,11 @@ static int emit(struct kinf__decoder *dec, const char *line, size_t len,
     if (is_blank(line, len))
         return 0;
     root = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root)
+    if (!root) {
         return kinf__error(err, KINF_EPROTOCOL,
                            "watch event %zu is not JSON (column %d): %s",
                            dec->events + 1, jerr.column, jerr.text);
+    }
 
     object = json_object_get(root, "object");
     if (parse_type(&ev.type, json_string_value(json_object_get(root,
@@ -184,8 +187,9 @@ static int reserve(struct kinf__decoder *dec, size_t extra, kinf_error *err)
     if (need <= dec->cap)
         return 0;
     cap = dec->cap ? dec->cap : 4096;
-    while (cap < need)
+    while (cap < need) {
         cap *= 2;
+    }
     buf = realloc(dec->buf, cap);
     if (!buf)
         return kinf__error(err, KINF_ENOMEM, "out of memory");
@@ -226,10 +230,11 @@ int kinf__decoder_feed(struct kinf__decoder *dec, const char *data,
         dec->len -= start;
     }
     dec->scanned = dec->len;
-    if (rc >= 0 && dec->len > dec->max_event)
+    if (rc >= 0 && dec->len > dec->max_event) {
         return kinf__error(err, KINF_EPROTOCOL,
                            "watch event larger than %zu bytes",
                            dec->max_event);
+    }
     return rc < 0 ? rc : 0;
 }
 
@@ -247,8 +252,9 @@ int kinf__decoder_finish(struct kinf__decoder *dec, kinf_error *err)
     rc = emit(dec, dec->buf, dec->len, err);
     dec->len = 0;
     dec->scanned = 0;
-    if (rc == KINF_EPROTOCOL && err)
+    if (rc == KINF_EPROTOCOL && err) {
         kinf__strlcpy(err->message, "watch stream ended inside an event",
                       sizeof(err->message));
+    }
     return rc;
 }

@@ -32,9 +32,10 @@ const char *kinf_strerror(int code)
 
 void kinf_error_clear(kinf_error *err)
 {
-    if (err)
+    if (err) {
         memset(err, 0, sizeof(*err));
 }
+    }
 
 const char *kinf_version(void)
 {
@@ -51,8 +52,9 @@ void kinf_free(void *ptr)
 void kinf__sanitize(char *text)
 {
     for (unsigned char *p = (unsigned char *)text; *p; p++) {
-        if (*p < 0x20 || *p == 0x7f)
+        if (*p < 0x20 || *p == 0x7f) {
             *p = '?';
+        }
     }
 }
 
@@ -83,9 +85,10 @@ void kinf__error_request(kinf_error *err, const char *method,
 
 void kinf__error_copy(kinf_error *dst, const kinf_error *src)
 {
-    if (dst && src && dst != src)
+    if (dst && src && dst != src) {
         memcpy(dst, src, sizeof(*dst));
 }
+    }
 
 char *kinf__strdup(const char *s)
 {
@@ -120,10 +123,12 @@ void kinf__strlcpy(char *dst, const char *src, size_t size)
     if (size == 0)
         return;
     len = src ? strlen(src) : 0;
-    if (len >= size)
+    if (len >= size) {
         len = size - 1;
-    if (len)
+    }
+    if (len) {
         memcpy(dst, src, len);
+    }
     dst[len] = '\0';
 }
 

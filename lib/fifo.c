@@ -37,8 +37,9 @@ static void deltas_free(void *p)
 
     if (!d)
         return;
-    for (size_t i = 0; i < d->count; i++)
+    for (size_t i = 0; i < d->count; i++) {
         kinf_object_unref(d->items[i].obj);
+    }
     free(d->items);
     free(d->key);
     free(d);
@@ -88,8 +89,9 @@ static int queue_push(struct kinf__fifo *fifo, struct kinf__deltas *d)
 
         if (!q)
             return KINF_ENOMEM;
-        for (size_t i = 0; i < fifo->len; i++)
+        for (size_t i = 0; i < fifo->len; i++) {
             q[i] = fifo->queue[(fifo->head + i) % fifo->cap];
+        }
         free(fifo->queue);
         fifo->queue = q;
         fifo->cap = cap;
@@ -149,12 +151,14 @@ static int enqueue(struct kinf__fifo *fifo, const char *key,
         return KINF_ENOMEM;
     d->key = strdup(key);
     rc = d->key ? deltas_append(d, type, obj, tombstone) : KINF_ENOMEM;
-    if (rc == 0)
+    if (rc == 0) {
         rc = kinf__map_put(fifo->items, key, d, NULL);
+    }
     if (rc == 0) {
         rc = queue_push(fifo, d);
-        if (rc < 0)
+        if (rc < 0) {
             kinf__map_remove(fifo->items, key);
+        }
     }
     if (rc < 0) {
         deltas_free(d);
@@ -203,8 +207,9 @@ int kinf__fifo_delete(struct kinf__fifo *fifo, kinf_object *obj)
 
     pthread_mutex_lock(&fifo->lock);
     fifo->populated = true;
-    if (kinf__map_get(fifo->items, key) || is_known(fifo, key))
+    if (kinf__map_get(fifo->items, key) || is_known(fifo, key)) {
         rc = enqueue(fifo, key, KINF__DELTA_DELETED, obj, false);
+    }
     pthread_mutex_unlock(&fifo->lock);
     return rc;
 }
@@ -268,11 +273,13 @@ int kinf__fifo_replace(struct kinf__fifo *fifo, kinf_object *const *objs,
         const char *key = kinf_object_key(objs[i]);
 
         rc = kinf__map_put(listed, key, &present, NULL);
-        if (rc == 0)
+        if (rc == 0) {
             rc = enqueue(fifo, key, KINF__DELTA_REPLACED, objs[i], false);
+        }
     }
-    if (rc == 0)
+    if (rc == 0) {
         rc = tombstone_missing(fifo, listed, &deletions);
+    }
     if (rc == 0 && !fifo->populated) {
         fifo->populated = true;
         fifo->initial_count = kinf__map_size(listed) + deletions;
@@ -313,8 +320,9 @@ int kinf__fifo_pop(struct kinf__fifo *fifo, kinf__process_fn fn,
     int rc;
 
     pthread_mutex_lock(&fifo->lock);
-    while (fifo->len == 0 && !fifo->closed)
+    while (fifo->len == 0 && !fifo->closed) {
         pthread_cond_wait(&fifo->not_empty, &fifo->lock);
+    }
     if (fifo->closed) {
         pthread_mutex_unlock(&fifo->lock);
         return KINF_ESTOPPED;
@@ -325,8 +333,9 @@ int kinf__fifo_pop(struct kinf__fifo *fifo, kinf__process_fn fn,
     fifo->len--;
     kinf__map_remove(fifo->items, d->key);
     initial = fifo->initial_count > 0;
-    if (initial)
+    if (initial) {
         fifo->initial_count--;
+    }
 
     rc = fn(d, initial, user_data);
     pthread_mutex_unlock(&fifo->lock);

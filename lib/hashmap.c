@@ -56,8 +56,9 @@ void kinf__map_free(struct kinf__map *map, void (*free_value)(void *))
         while (e) {
             struct entry *next = e->next;
 
-            if (free_value)
+            if (free_value) {
                 free_value(e->value);
+            }
             free(e);
             e = next;
         }
@@ -71,8 +72,9 @@ static struct entry **find_slot(const struct kinf__map *map, const char *key,
 {
     struct entry **slot = &map->buckets[hash & (map->nbuckets - 1)];
 
-    while (*slot && ((*slot)->hash != hash || strcmp((*slot)->key, key)))
+    while (*slot && ((*slot)->hash != hash || strcmp((*slot)->key, key))) {
         slot = &(*slot)->next;
+    }
     return slot;
 }
 
@@ -116,8 +118,9 @@ int kinf__map_put(struct kinf__map *map, const char *key, void *value,
     size_t len;
 
     if (*slot) {
-        if (old)
+        if (old) {
             *old = (*slot)->value;
+        }
         (*slot)->value = value;
         return 0;
     }
@@ -130,11 +133,13 @@ int kinf__map_put(struct kinf__map *map, const char *key, void *value,
     (*slot)->hash = hash;
     (*slot)->value = value;
     memcpy((*slot)->key, key, len);
-    if (old)
+    if (old) {
         *old = NULL;
+    }
 
-    if (++map->size > map->nbuckets)
+    if (++map->size > map->nbuckets) {
         grow(map);
+    }
     return 0;
 }
 
@@ -164,14 +169,17 @@ int kinf__map_next(const struct kinf__map *map, struct kinf__map_iter *it,
     struct entry *e = it->entry;
 
     e = e ? e->next : NULL;
-    while (!e && it->bucket < map->nbuckets)
+    while (!e && it->bucket < map->nbuckets) {
         e = map->buckets[it->bucket++];
+    }
     it->entry = e;
     if (!e)
         return 0;
-    if (key)
+    if (key) {
         *key = e->key;
-    if (value)
+    }
+    if (value) {
         *value = e->value;
+    }
     return 1;
 }

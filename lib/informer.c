@@ -142,13 +142,15 @@ static int process_deltas(const struct kinf__deltas *deltas, bool initial,
        after, never half. */
     kinf__processor_lock(inf->processor);
     for (size_t i = 0; i < deltas->count; i++) {
-        if (apply_delta(inf, deltas->key, &deltas->items[i], initial) < 0)
+        if (apply_delta(inf, deltas->key, &deltas->items[i], initial) < 0) {
             rc = KINF_ENOMEM;
+        }
     }
     kinf__processor_unlock(inf->processor);
-    if (rc < 0)
+    if (rc < 0) {
         KINF__LOG(inf->log, KINF_LOG_ERROR, "informer",
                   "out of memory applying changes to %s", deltas->key);
+    }
     return 0;
 }
 
@@ -156,8 +158,9 @@ static void *controller_main(void *arg)
 {
     struct kinf_informer *inf = arg;
 
-    while (kinf__fifo_pop(inf->fifo, process_deltas, inf) != KINF_ESTOPPED)
+    while (kinf__fifo_pop(inf->fifo, process_deltas, inf) != KINF_ESTOPPED) {
         ;
+    }
     return NULL;
 }
 
@@ -182,14 +185,16 @@ int kinf_informer_new(kinf_informer **out, kinf_client *client,
 
     if (!out || !client || !opts)
         return kinf__error(err, KINF_EINVAL, "informer: NULL argument");
-    if (opts->version < 1 || opts->version > KINF_INFORMER_OPTIONS_VERSION)
+    if (opts->version < 1 || opts->version > KINF_INFORMER_OPTIONS_VERSION) {
         return kinf__error(err, KINF_EINVAL,
                            "informer: options version %u unknown",
                            opts->version);
+    }
     if (!opts->resource || !*opts->resource || !opts->api_version ||
-        !*opts->api_version)
+        !*opts->api_version) {
         return kinf__error(err, KINF_EINVAL,
                            "informer: resource and api_version needed");
+    }
 
     inf = calloc(1, sizeof(*inf));
     if (!inf)
@@ -217,13 +222,16 @@ int kinf_informer_new(kinf_informer **out, kinf_client *client,
 
     inf->resource = kinf__resource_path(&ro.resource);
     rc = kinf_store_new(&inf->store);
-    if (rc == 0 && !(inf->fifo = kinf__fifo_new(inf->store)))
+    if (rc == 0 && !(inf->fifo = kinf__fifo_new(inf->store))) {
         rc = KINF_ENOMEM;
+    }
     if (rc == 0 && !(inf->processor = kinf__processor_new(informer_synced,
-                                                             inf)))
+                                                             inf))) {
         rc = KINF_ENOMEM;
-    if (rc == 0 && !inf->resource)
+    }
+    if (rc == 0 && !inf->resource) {
         rc = KINF_ENOMEM;
+    }
     if (rc < 0) {
         kinf__error(err, rc, "out of memory");
         goto fail;
@@ -279,9 +287,10 @@ int kinf_informer_add_handler(kinf_registration **out, kinf_informer *inf,
        and the first notification the new handler gets. */
     kinf__processor_lock(inf->processor);
     rc = kinf_store_list(&cached, &count, inf->store);
-    if (rc == 0)
+    if (rc == 0) {
         rc = kinf__processor_add(inf->processor, out, handler, user_data,
                                  free_user_data, cached, count);
+    }
     kinf__processor_unlock(inf->processor);
     kinf_object_list_free(cached, count);
     return rc;
@@ -335,8 +344,9 @@ int kinf_informer_start(kinf_informer *inf, kinf_error *err)
 
     rc = kinf__processor_run(inf->processor);
     if (rc == 0 && pthread_create(&inf->controller, NULL, controller_main,
-                                  inf) != 0)
+                                  inf) != 0) {
         rc = KINF_ERROR;
+    }
     if (rc < 0) {
         kinf__processor_stop(inf->processor);
         rc = kinf__error(err, rc, "%s: cannot start threads",
@@ -375,9 +385,10 @@ int kinf_informer_wait_for_sync(kinf_informer *inf, int64_t timeout_ms,
         pthread_mutex_lock(&inf->lock);
         stopped = !inf->running || inf->stopping;
         pthread_mutex_unlock(&inf->lock);
-        if (stopped)
+        if (stopped) {
             return kinf__error(err, KINF_ESTOPPED, "%s: informer stopped",
                                inf->resource);
+        }
         if (informer_synced(inf) &&
             kinf__processor_initial_delivered(inf->processor))
             return 0;
@@ -395,8 +406,9 @@ int kinf_informer_wait_for_sync(kinf_informer *inf, int64_t timeout_ms,
                     (long long)timeout_ms);
     }
     pthread_mutex_unlock(&inf->lock);
-    if (err)
+    if (err) {
         err->code = KINF_ETIMEDOUT;
+    }
     return KINF_ETIMEDOUT;
 }
 
@@ -409,8 +421,9 @@ void kinf_informer_stop(kinf_informer *inf)
         /* Another thread stops it: wait for that, except on a handler
            thread, which that stop may itself be waiting for. */
         while (inf->stopping &&
-               !kinf__processor_is_listener_thread(inf->processor))
+               !kinf__processor_is_listener_thread(inf->processor)) {
             pthread_cond_wait(&inf->stopped, &inf->lock);
+        }
         pthread_mutex_unlock(&inf->lock);
         return;
     }

@@ -41,10 +41,12 @@ static int add_selectors(struct query *q, const struct kinf__resource *res)
 {
     int rc = 0;
 
-    if (res->label_selector && *res->label_selector)
+    if (res->label_selector && *res->label_selector) {
         rc = query_add(q, "labelSelector", res->label_selector);
-    if (rc == 0 && res->field_selector && *res->field_selector)
+    }
+    if (rc == 0 && res->field_selector && *res->field_selector) {
         rc = query_add(q, "fieldSelector", res->field_selector);
+    }
     return rc;
 }
 
@@ -65,11 +67,12 @@ char *kinf__resource_path(const struct kinf__resource *res)
     char *namespace_ = segment(res->namespace_);
     char *path = NULL;
 
-    if (group && version && resource && namespace_)
+    if (group && version && resource && namespace_) {
         path = kinf__asprintf("%s%s%s/%s%s%s/%s", core ? "/api" : "/apis",
                               core ? "" : "/", core ? "" : group, version,
                               ns ? "/namespaces/" : "", ns ? namespace_ : "",
                               resource);
+    }
     curl_free(group);
     curl_free(version);
     curl_free(resource);
@@ -95,8 +98,9 @@ static int append_items(struct kinf__list *list, const json_t *items,
         size_t cap = list->cap ? list->cap : 64;
         kinf_object **grown;
 
-        while (cap < list->count + n)
+        while (cap < list->count + n) {
             cap *= 2;
+        }
         grown = realloc(list->items, cap * sizeof(*grown));
         if (!grown)
             return kinf__error(err, KINF_ENOMEM, "out of memory");
@@ -200,14 +204,16 @@ static int list_once(kinf_client *client, const char *path,
         q.text = NULL;
         snprintf(limit, sizeof(limit), "%ld", page_size);
         rc = add_selectors(&q, res);
-        if (rc == 0 && page_size > 0)
+        if (rc == 0 && page_size > 0) {
             rc = query_add(&q, "limit", limit);
+        }
         /* Pages after the first carry only the token: the server keeps
            them at the first page's version. */
-        if (rc == 0 && cont)
+        if (rc == 0 && cont) {
             rc = query_add(&q, "continue", cont);
-        else if (rc == 0 && rv)
+        } else if (rc == 0 && rv) {
             rc = query_add(&q, "resourceVersion", rv);
+        }
         if (rc < 0) {
             rc = kinf__error(err, rc, "out of memory");
             break;
@@ -219,18 +225,20 @@ static int list_once(kinf_client *client, const char *path,
         /* A token that does not move on, or no end in sight: the
            server would keep this loop going forever. */
         if (rc == 0 && cont &&
-            ((prev && strcmp(prev, cont) == 0) || pages >= LIST_MAX_PAGES))
+            ((prev && strcmp(prev, cont) == 0) || pages >= LIST_MAX_PAGES)) {
             rc = kinf__error(err, KINF_EPROTOCOL,
                              "GET %s%s: list does not end: page %d gave "
                              "%s continue token",
                              kinf__client_base_url(client), path, pages,
                              pages >= LIST_MAX_PAGES ? "yet another"
                                                      : "the same");
+        }
         free(prev);
     } while (rc == 0 && cont);
 
-    if (rc == KINF_EEXPIRED && pages > 1)
+    if (rc == KINF_EEXPIRED && pages > 1) {
         rc = 1;   /* the caller retries unpaged */
+    }
     out->paginated = pages > 1;
     free(cont);
     free(q.text);
@@ -264,10 +272,11 @@ int kinf__list_objects(kinf_client *client, const struct kinf__resource *res,
                          "GET %s%s: list has no metadata.resourceVersion",
                          kinf__client_base_url(client), path);
     }
-    if (rc == 0)
+    if (rc == 0) {
         *out = list;
-    else
+    } else {
         kinf__list_clear(&list);
+    }
     free(path);
     return rc;
 }
@@ -301,16 +310,21 @@ int kinf__watch(kinf_client *client, const struct kinf__resource *res,
     path = kinf__resource_path(res);
     stream.decoder = kinf__decoder_new(fn, user_data, opts->max_event_bytes);
     rc = path && stream.decoder ? 0 : KINF_ENOMEM;
-    if (rc == 0 && opts->bookmarks)
+    if (rc == 0 && opts->bookmarks) {
         rc = query_add(&q, "allowWatchBookmarks", "true");
-    if (rc == 0)
+    }
+    if (rc == 0) {
         rc = add_selectors(&q, res);
-    if (rc == 0 && opts->resource_version && *opts->resource_version)
+    }
+    if (rc == 0 && opts->resource_version && *opts->resource_version) {
         rc = query_add(&q, "resourceVersion", opts->resource_version);
-    if (rc == 0 && opts->timeout_seconds > 0)
+    }
+    if (rc == 0 && opts->timeout_seconds > 0) {
         rc = query_add(&q, "timeoutSeconds", timeout);
-    if (rc == 0)
+    }
+    if (rc == 0) {
         rc = query_add(&q, "watch", "true");
+    }
     full = rc == 0 ? kinf__asprintf("%s%s", path, q.text) : NULL;
     if (!full) {
         rc = kinf__error(err, KINF_ENOMEM, "out of memory");
@@ -323,8 +337,9 @@ int kinf__watch(kinf_client *client, const struct kinf__resource *res,
     req.user_data = &stream;
     req.idle_timeout_ms = opts->idle_timeout_ms;
     rc = kinf__client_do(client, &req, NULL, cancel, err);
-    if (rc == 0)
+    if (rc == 0) {
         rc = kinf__decoder_finish(stream.decoder, err);
+    }
     if (rc == KINF_EPROTOCOL && err && !err->url[0]) {
         /* Decoder errors carry no request; say which watch it was. */
         char message[sizeof(err->message)];
@@ -337,8 +352,9 @@ int kinf__watch(kinf_client *client, const struct kinf__resource *res,
     }
 
 out:
-    if (events && stream.decoder)
+    if (events && stream.decoder) {
         *events = kinf__decoder_events(stream.decoder);
+    }
     kinf__decoder_free(stream.decoder);
     free(q.text);
     free(full);

@@ -80,8 +80,9 @@ static int build(kinf_object **out, const json_t *json, const char *raw,
     size_t need;
     char *cursor;
 
-    if (ns && !*ns)
+    if (ns && !*ns) {
         ns = NULL;
+    }
     need = raw_len + 1 + size_of(ns) + size_of(name) + size_of(uid) +
            size_of(rv) + size_of(kind) + size_of(apiv) + size_of(dts) +
            size_of(ns) + size_of(name) + 1;
@@ -127,9 +128,10 @@ int kinf_object_new_from_json(kinf_object **out, const json_t *json,
 
     if (!out || !json)
         return kinf__error(err, KINF_EINVAL, "object: NULL argument");
-    if (!json_is_object(json))
+    if (!json_is_object(json)) {
         return kinf__error(err, KINF_EPROTOCOL,
                            "object: not a JSON object");
+    }
 
     raw = json_dumps(json, JSON_COMPACT);
     if (!raw)
@@ -155,16 +157,18 @@ int kinf_object_new(kinf_object **out, const char *json, size_t len,
     if (!out || !json)
         return kinf__error(err, KINF_EINVAL, "object: NULL argument");
     root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root)
+    if (!root) {
         return kinf__error(err, KINF_EPROTOCOL,
                            "object: invalid JSON at line %d column %d: %s",
                            jerr.line, jerr.column, jerr.text);
+    }
     /* The text itself becomes the raw bytes: no need to print the tree
        again. */
-    if (json_is_object(root))
+    if (json_is_object(root)) {
         rc = build(out, root, json, len, err);
-    else
+    } else {
         rc = kinf__error(err, KINF_EPROTOCOL, "object: not a JSON object");
+    }
     json_decref(root);
     return rc;
 }
@@ -173,8 +177,9 @@ kinf_object *kinf_object_ref(const kinf_object *obj)
 {
     kinf_object *o = (kinf_object *)obj;
 
-    if (o)
+    if (o) {
         atomic_fetch_add_explicit(&o->refs, 1, memory_order_relaxed);
+    }
     return o;
 }
 
@@ -256,7 +261,8 @@ const char *kinf_object_raw(const kinf_object *obj, size_t *len)
 {
     if (!obj)
         return NULL;
-    if (len)
+    if (len) {
         *len = obj->raw_len;
+    }
     return obj->raw;
 }

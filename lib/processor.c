@@ -91,8 +91,9 @@ static int push(struct kinf_registration *l, const struct kinf__note *n)
             rc = KINF_ENOMEM;
             goto out;
         }
-        for (size_t i = 0; i < l->len; i++)
+        for (size_t i = 0; i < l->len; i++) {
             q[i] = l->queue[(l->head + i) % l->cap];
+        }
         free(l->queue);
         l->queue = q;
         l->cap = cap;
@@ -100,14 +101,16 @@ static int push(struct kinf_registration *l, const struct kinf__note *n)
     }
     l->queue[(l->head + l->len) % l->cap] = it;
     l->len++;
-    if (it.type == KINF__NOTE_ADD && it.flag)
+    if (it.type == KINF__NOTE_ADD && it.flag) {
         atomic_fetch_add(&l->pending_initial, 1);
+    }
     pthread_cond_signal(&l->wake);
 
 out:
     pthread_mutex_unlock(&l->lock);
-    if (rc < 0)
+    if (rc < 0) {
         item_clear(&it);
+    }
     return rc;
 }
 
@@ -117,31 +120,37 @@ static void deliver(struct kinf_registration *l, const struct item *it)
 
     switch (it->type) {
     case KINF__NOTE_ADD:
-        if (h->on_add)
+        if (h->on_add) {
             h->on_add(it->obj, it->flag, l->user_data);
+        }
         break;
     case KINF__NOTE_UPDATE:
-        if (h->on_update)
+        if (h->on_update) {
             h->on_update(it->old_obj, it->obj, l->user_data);
+        }
         break;
     case KINF__NOTE_DELETE:
-        if (h->on_delete)
+        if (h->on_delete) {
             h->on_delete(it->key, it->obj, it->flag, l->user_data);
+        }
         break;
     case KINF__NOTE_ERROR:
-        if (h->on_error)
+        if (h->on_error) {
             h->on_error(it->err, l->user_data);
+        }
         break;
     }
 }
 
 static void registration_free(struct kinf_registration *l)
 {
-    for (size_t i = 0; i < l->len; i++)
+    for (size_t i = 0; i < l->len; i++) {
         item_clear(&l->queue[(l->head + i) % l->cap]);
+    }
     free(l->queue);
-    if (l->free_user_data)
+    if (l->free_user_data) {
         l->free_user_data(l->user_data);
+    }
     pthread_mutex_destroy(&l->lock);
     pthread_cond_destroy(&l->wake);
     pthread_cond_destroy(&l->exited);
@@ -155,9 +164,10 @@ static void registration_ref(struct kinf_registration *l)
 
 static void registration_unref(struct kinf_registration *l)
 {
-    if (atomic_fetch_sub(&l->refs, 1) == 1)
+    if (atomic_fetch_sub(&l->refs, 1) == 1) {
         registration_free(l);
 }
+    }
 
 static void *listener_main(void *arg)
 {
@@ -168,8 +178,9 @@ static void *listener_main(void *arg)
         struct item it;
 
         pthread_mutex_lock(&l->lock);
-        while (l->len == 0 && !l->stopping)
+        while (l->len == 0 && !l->stopping) {
             pthread_cond_wait(&l->wake, &l->lock);
+        }
         if (l->stopping) {
             pthread_mutex_unlock(&l->lock);
             break;
@@ -180,8 +191,9 @@ static void *listener_main(void *arg)
         pthread_mutex_unlock(&l->lock);
 
         deliver(l, &it);
-        if (it.type == KINF__NOTE_ADD && it.flag)
+        if (it.type == KINF__NOTE_ADD && it.flag) {
             atomic_fetch_sub(&l->pending_initial, 1);
+        }
         item_clear(&it);
     }
 
@@ -222,8 +234,9 @@ int kinf__processor_distribute(struct kinf__processor *p,
     int rc = 0;
 
     for (struct kinf_registration *l = p->listeners; l; l = l->next) {
-        if (push(l, note) < 0)
+        if (push(l, note) < 0) {
             rc = KINF_ENOMEM;
+        }
     }
     return rc;
 }
@@ -232,8 +245,9 @@ int kinf__processor_distribute(struct kinf__processor *p,
 static void wait_exited(struct kinf_registration *l)
 {
     pthread_mutex_lock(&l->lock);
-    while (l->alive && !current_processor)
+    while (l->alive && !current_processor) {
         pthread_cond_wait(&l->exited, &l->lock);
+    }
     pthread_mutex_unlock(&l->lock);
 }
 
@@ -301,8 +315,9 @@ int kinf__processor_add(struct kinf__processor *p, kinf_registration **out,
         note.obj = initial[i];
         rc = push(l, &note);
     }
-    if (rc == 0 && p->running)
+    if (rc == 0 && p->running) {
         rc = start_thread(l);
+    }
     if (rc < 0) {
         signal_stop(l);
         registration_unref(l);   /* the caller still owns user_data */
@@ -311,8 +326,9 @@ int kinf__processor_add(struct kinf__processor *p, kinf_registration **out,
     l->free_user_data = free_user_data;
     l->next = p->listeners;
     p->listeners = l;
-    if (out)
+    if (out) {
         *out = l;
+    }
     return 0;
 }
 
@@ -322,8 +338,9 @@ int kinf__processor_remove(struct kinf__processor *p,
     struct kinf_registration **link;
 
     pthread_mutex_lock(&p->lock);
-    for (link = &p->listeners; *link && *link != reg; link = &(*link)->next)
+    for (link = &p->listeners; *link && *link != reg; link = &(*link)->next) {
         ;
+    }
     if (!*link) {
         pthread_mutex_unlock(&p->lock);
         return KINF_ENOTFOUND;
@@ -347,8 +364,9 @@ static struct kinf_registration **hold_all(struct kinf__processor *p,
     struct kinf_registration **held;
     size_t count = 0;
 
-    for (struct kinf_registration *l = p->listeners; l; l = l->next)
+    for (struct kinf_registration *l = p->listeners; l; l = l->next) {
         count++;
+    }
     *n = 0;
     held = calloc(count ? count : 1, sizeof(*held));
     for (struct kinf_registration *l = p->listeners; held && l;
@@ -363,8 +381,9 @@ static void release_all(struct kinf_registration **held, size_t n,
                         bool wait)
 {
     for (size_t i = 0; i < n; i++) {
-        if (wait)
+        if (wait) {
             wait_exited(held[i]);
+        }
         registration_unref(held[i]);
     }
     free(held);
@@ -386,8 +405,9 @@ int kinf__processor_run(struct kinf__processor *p)
     pthread_mutex_lock(&p->lock);
     p->running = true;
     for (struct kinf_registration *l = p->listeners; l; l = l->next) {
-        if (start_thread(l) < 0)
+        if (start_thread(l) < 0) {
             rc = KINF_ERROR;
+        }
     }
     pthread_mutex_unlock(&p->lock);
     return rc;
@@ -403,8 +423,9 @@ void kinf__processor_stop(struct kinf__processor *p)
        references keep the listeners alive while waiting. */
     pthread_mutex_lock(&p->lock);
     p->running = false;
-    for (struct kinf_registration *l = p->listeners; l; l = l->next)
+    for (struct kinf_registration *l = p->listeners; l; l = l->next) {
         signal_stop(l);
+    }
     held = hold_all(p, &n);
     pthread_mutex_unlock(&p->lock);
     release_all(held, n, true);
@@ -446,8 +467,9 @@ bool kinf__processor_initial_delivered(struct kinf__processor *p)
     bool done = true;
 
     pthread_mutex_lock(&p->lock);
-    for (struct kinf_registration *l = p->listeners; l; l = l->next)
+    for (struct kinf_registration *l = p->listeners; l; l = l->next) {
         done = done && kinf__registration_initial_delivered(l);
+    }
     pthread_mutex_unlock(&p->lock);
     return done;
 }

@@ -79,8 +79,9 @@ void kinf__reflector_free(struct kinf__reflector *r)
     if (!r)
         return;
     kinf__reflector_stop(r);
-    for (size_t i = 0; i < sizeof(r->strings) / sizeof(*r->strings); i++)
+    for (size_t i = 0; i < sizeof(r->strings) / sizeof(*r->strings); i++) {
         free(r->strings[i]);
+    }
     free(r->path_buf);
     free(r->url);
     free(r->last_version);
@@ -114,9 +115,10 @@ void kinf__reflector_last_version(struct kinf__reflector *r, char *buf,
 
 static void report(struct kinf__reflector *r, const kinf_error *err)
 {
-    if (r->sink.error)
+    if (r->sink.error) {
         r->sink.error(err, r->sink.user_data);
 }
+    }
 
 /* "Too large resource version": the server is behind the version we
    asked for (a new server after a failover); only an unversioned list
@@ -136,14 +138,16 @@ static int list(struct kinf__reflector *r, struct kinf__list *out,
     /* relistResourceVersion: "" after an expired version, "0" (any
        cached state, cheap for the server) for the first list, else the
        last version, which a watch cache serves without paging. */
-    if (r->version_unavailable)
+    if (r->version_unavailable) {
         rv = NULL;
-    else if (!r->last_version)
+    } else if (!r->last_version) {
         rv = "0";
-    else
+    } else {
         rv = r->last_version;
-    if (rv && strcmp(rv, "0") && !r->paginated_result)
+    }
+    if (rv && strcmp(rv, "0") && !r->paginated_result) {
         page = 0;
+    }
 
     KINF__LOG(r->log, KINF_LOG_DEBUG, "reflector",
               "listing %s at resourceVersion '%s'", r->path,
@@ -163,8 +167,9 @@ static int list(struct kinf__reflector *r, struct kinf__list *out,
     if (rc < 0)
         return rc;
 
-    if (rv && strcmp(rv, "0") == 0 && out->paginated)
+    if (rv && strcmp(rv, "0") == 0 && out->paginated) {
         r->paginated_result = true;
+    }
     r->version_unavailable = false;
     return 0;
 }
@@ -202,9 +207,10 @@ static int on_event(const struct kinf__event *ev, void *user_data)
     default:
         break;   /* BOOKMARK: only its version matters */
     }
-    if (rc < 0)
+    if (rc < 0) {
         return kinf__error(w->err, rc, "%s: cannot queue a %s event",
                            r->path, kinf__event_type_name(ev->type));
+    }
     set_version(r, kinf_object_resource_version(ev->object));
     return 0;
 }
@@ -218,8 +224,9 @@ static enum watch_outcome rewatch_later(struct kinf__reflector *r,
     int64_t wait = kinf__backoff_next(&r->backoff, kinf__now_ms(),
                                       kinf__random());
 
-    if (err->retry_after > 0 && err->retry_after * 1000LL > wait)
+    if (err->retry_after > 0 && err->retry_after * 1000LL > wait) {
         wait = err->retry_after * 1000LL;
+    }
     KINF__LOG(r->log, KINF_LOG_DEBUG, "reflector",
               "watching %s again in %lldms", r->path, (long long)wait);
     return kinf__cancel_sleep(&r->cancel, wait) ? STOP : REWATCH;
@@ -325,22 +332,25 @@ static int list_and_watch(struct kinf__reflector *r, kinf_error *err)
 
     rc = list(r, &items, err);
     if (rc < 0) {
-        if (rc != KINF_ESTOPPED)
+        if (rc != KINF_ESTOPPED) {
             report(r, err);
+        }
         return rc;
     }
     KINF__LOG(r->log, KINF_LOG_DEBUG, "reflector",
               "listed %zu objects of %s at resourceVersion '%s'",
               items.count, r->path, items.resource_version);
     rc = r->sink.replace(items.items, items.count, r->sink.user_data);
-    if (rc == 0)
+    if (rc == 0) {
         set_version(r, items.resource_version);
+    }
     kinf__list_clear(&items);
     if (rc < 0)
         return kinf__error(err, rc, "%s: cannot queue the list", r->path);
 
-    while (next == REWATCH)
+    while (next == REWATCH) {
         next = watch_once(r, err);
+    }
     return next == STOP ? KINF_ESTOPPED : KINF_ERROR;
 }
 
@@ -358,8 +368,9 @@ static void *reflector_main(void *arg)
             break;
         wait = kinf__backoff_next(&r->backoff, kinf__now_ms(),
                                   kinf__random());
-        if (err.retry_after > 0 && err.retry_after * 1000LL > wait)
+        if (err.retry_after > 0 && err.retry_after * 1000LL > wait) {
             wait = err.retry_after * 1000LL;
+        }
         KINF__LOG(r->log, KINF_LOG_DEBUG, "reflector",
                   "listing %s again in %lldms", r->path, (long long)wait);
         if (kinf__cancel_sleep(&r->cancel, wait) < 0)

@@ -152,8 +152,9 @@ static void unindex(kinf_store *store, const kinf_object *obj,
             if (!set)
                 continue;
             kinf__map_remove(set, key);
-            if (kinf__map_size(set) == 0)
+            if (kinf__map_size(set) == 0) {
                 free_set(kinf__map_remove(idx->values, values[v]));
+            }
         }
     }
 }
@@ -192,13 +193,15 @@ static int add_locked(kinf_store *store, const kinf_object *obj)
     kinf_object *old = kinf__map_get(store->objects, key);
     int rc;
 
-    if (old)
+    if (old) {
         unindex(store, old, key);
+    }
     rc = kinf__map_put(store->objects, key, kinf_object_ref(obj), NULL);
     if (rc < 0) {
         kinf_object_unref(obj);
-        if (old)
+        if (old) {
             index_object(store, old, key);
+        }
         return rc;
     }
     kinf_object_unref(old);
@@ -324,8 +327,9 @@ static int collect(kinf_object ***out, size_t *out_count, kinf_store *s,
         kinf_object *obj = from_objects ? value
                                         : kinf__map_get(s->objects, key);
 
-        if (obj)
+        if (obj) {
             objs[i++] = kinf_object_ref(obj);
+        }
     }
     *out = objs;
     *out_count = i;
@@ -382,7 +386,8 @@ size_t kinf_store_len(const kinf_store *store)
 
 void kinf_object_list_free(kinf_object **objs, size_t count)
 {
-    for (size_t i = 0; objs && i < count; i++)
+    for (size_t i = 0; objs && i < count; i++) {
         kinf_object_unref(objs[i]);
+    }
     free(objs);
 }

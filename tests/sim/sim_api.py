@@ -1,6 +1,6 @@
 """The simulated API server's state and request dispatch: authentication,
-authorization, content negotiation, discovery, then sim_rest for resource
-paths and sim_control for /_sim/.
+authorization, content negotiation, discovery, then sim_faults and
+sim_rest for resource paths and sim_control for /_sim/.
 """
 
 import sys
@@ -10,6 +10,7 @@ import traceback
 
 import sim_control
 import sim_discovery
+import sim_faults
 import sim_rest
 import sim_status
 from sim_kubelet import Kubelet
@@ -146,6 +147,7 @@ class Sim:
         self.server_address = ""
         self.requests = []
         self.requests_lock = threading.Lock()
+        self.faults = sim_faults.Faults()
 
     def log(self, message):
         if self.verbose:
@@ -208,7 +210,8 @@ class Sim:
         if not acceptable(req.headers.get("Accept")):
             raise sim_status.not_acceptable()
         if info.is_resource:
-            sim_rest.serve(self, req, info)
+            if not sim_faults.intercept(self, req, info):
+                sim_rest.serve(self, req, info)
         else:
             self._non_resource(req)
 

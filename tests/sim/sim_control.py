@@ -7,6 +7,7 @@ GET|POST /_sim/config {knob: value...}
 GET|POST /_sim/resources {"group", "version", "plural", "kind", "namespaced"}
 GET /_sim/requests, POST /_sim/requests/clear
 GET /_sim/watches, GET /_sim/healthz
+GET|POST /_sim/faults {"faults": [...]}, POST /_sim/faults/clear
 """
 
 import json
@@ -105,6 +106,19 @@ def watches(sim, req):
                 for w in sim.store.watchers]
 
 
+def faults(sim, req):
+    if req.method == "POST":
+        try:
+            sim.faults.add(_body(req).get("faults"))
+        except ValueError as err:
+            raise ControlError(400, str(err)) from None
+    return {"faults": sim.faults.describe()}
+
+
+def clear_faults(sim, req):
+    return {"cleared": sim.faults.clear()}
+
+
 ROUTES = {
     ("POST", "/_sim/close-watches"): close_watches,
     ("POST", "/_sim/compact"): compact,
@@ -117,6 +131,9 @@ ROUTES = {
     ("GET", "/_sim/requests"): requests,
     ("POST", "/_sim/requests/clear"): clear_requests,
     ("GET", "/_sim/watches"): watches,
+    ("GET", "/_sim/faults"): faults,
+    ("POST", "/_sim/faults"): faults,
+    ("POST", "/_sim/faults/clear"): clear_faults,
 }
 
 
