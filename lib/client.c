@@ -691,6 +691,38 @@ static int transfer_result(CURLcode cc, int why, const struct transfer *t,
     return 0;
 }
 
+static void set_active(struct kinf__cancel *cancel, CURLM *multi)
+{
+    if (cancel) {
+        pthread_mutex_lock(&cancel->lock);
+        cancel->active = multi;
+        pthread_mutex_unlock(&cancel->lock);
+    }
+}
+
+/* Run the transfer where a stop can wake it; *why says whether a stop
+   or a timer ended it. */
+static CURLcode perform(CURLM *multi, struct transfer *t,
+                        struct kinf__cancel *cancel, int *why)
+{
+    CURLcode cc;
+
+    set_active(cancel, multi);
+    t->last_byte_ms = kinf__now_ms();
+    curl_multi_add_handle(multi, t->easy);
+    cc = kinf__cancelled(cancel) ? CURLE_ABORTED_BY_CALLBACK
+                                 : run_multi(multi, t, cancel, why);
+    if (kinf__cancelled(cancel)) {
+        *why = KINF_ESTOPPED;
+    }
+    curl_multi_remove_handle(multi, t->easy);
+    set_active(cancel, NULL);
+    if (!t->status) {
+        curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->status);
+    }
+    return cc;
+}
+
 int kinf__client_do(kinf_client *client, const struct kinf__request *req,
                     struct kinf__response *resp, struct kinf__cancel *cancel,
                     kinf_error *err)
@@ -731,27 +763,7 @@ int kinf__client_do(kinf_client *client, const struct kinf__request *req,
 
     KINF__LOG(&client->logger, KINF_LOG_TRACE, "http", "%s %s",
               req->method, url);
-    if (cancel) {
-        pthread_mutex_lock(&cancel->lock);
-        cancel->active = multi;
-        pthread_mutex_unlock(&cancel->lock);
-    }
-    t.last_byte_ms = kinf__now_ms();
-    curl_multi_add_handle(multi, t.easy);
-    cc = kinf__cancelled(cancel) ? CURLE_ABORTED_BY_CALLBACK
-                                 : run_multi(multi, &t, cancel, &why);
-    if (kinf__cancelled(cancel)) {
-        why = KINF_ESTOPPED;
-    }
-    curl_multi_remove_handle(multi, t.easy);
-    if (cancel) {
-        pthread_mutex_lock(&cancel->lock);
-        cancel->active = NULL;
-        pthread_mutex_unlock(&cancel->lock);
-    }
-    if (!t.status) {
-        curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &t.status);
-    }
+    cc = perform(multi, &t, cancel, &why);
     if (resp) {
         resp->status = t.status;
     }

@@ -173,6 +173,26 @@ static int64_t or_default(int64_t value, int64_t fallback)
     return value > 0 ? value : fallback;
 }
 
+/* The informer's options, with client-go's defaults for zero fields. */
+static void reflector_options(struct kinf__reflector_options *ro,
+                              const kinf_informer_options *opts)
+{
+    ro->resource.group = opts->api_group;
+    ro->resource.version = opts->api_version;
+    ro->resource.resource = opts->resource;
+    ro->resource.namespace_ = opts->namespace_;
+    ro->resource.label_selector = opts->label_selector;
+    ro->resource.field_selector = opts->field_selector;
+    ro->page_size = opts->page_size > 0 ? opts->page_size : 500;
+    ro->initial_backoff_ms = or_default(opts->initial_backoff_ms, 800);
+    ro->max_backoff_ms = or_default(opts->max_backoff_ms, 30000);
+    ro->backoff_reset_ms = or_default(opts->backoff_reset_ms, 120000);
+    ro->min_watch_timeout_s = opts->min_watch_timeout_s > 0
+                                  ? opts->min_watch_timeout_s : 300;
+    ro->watch_stall_ms = opts->watch_stall_timeout_ms;
+    ro->max_event_bytes = opts->max_event_bytes;
+}
+
 int kinf_informer_new(kinf_informer **out, kinf_client *client,
                       const kinf_informer_options *opts, kinf_error *err)
 {
@@ -205,20 +225,7 @@ int kinf_informer_new(kinf_informer **out, kinf_client *client,
     inf->log = kinf__client_logger(client);
     sink.user_data = inf;
 
-    ro.resource.group = opts->api_group;
-    ro.resource.version = opts->api_version;
-    ro.resource.resource = opts->resource;
-    ro.resource.namespace_ = opts->namespace_;
-    ro.resource.label_selector = opts->label_selector;
-    ro.resource.field_selector = opts->field_selector;
-    ro.page_size = opts->page_size > 0 ? opts->page_size : 500;
-    ro.initial_backoff_ms = or_default(opts->initial_backoff_ms, 800);
-    ro.max_backoff_ms = or_default(opts->max_backoff_ms, 30000);
-    ro.backoff_reset_ms = or_default(opts->backoff_reset_ms, 120000);
-    ro.min_watch_timeout_s = opts->min_watch_timeout_s > 0
-                                 ? opts->min_watch_timeout_s : 300;
-    ro.watch_stall_ms = opts->watch_stall_timeout_ms;
-    ro.max_event_bytes = opts->max_event_bytes;
+    reflector_options(&ro, opts);
 
     inf->resource = kinf__resource_path(&ro.resource);
     rc = kinf_store_new(&inf->store);
@@ -234,15 +241,15 @@ int kinf_informer_new(kinf_informer **out, kinf_client *client,
     }
     if (rc < 0) {
         kinf__error(err, rc, "out of memory");
-        goto fail;
+        goto out;
     }
     rc = kinf__reflector_new(&inf->reflector, client, &ro, &sink, err);
     if (rc < 0)
-        goto fail;
+        goto out;
     *out = inf;
     return 0;
 
-fail:
+out:
     kinf_informer_free(inf);
     return rc;
 }

@@ -37,7 +37,9 @@ typedef struct kinf_informer_options {
     int64_t max_backoff_ms;        /* retry wait cap; 0: 30000 */
     int64_t backoff_reset_ms;      /* calm that resets waits; 0: 120000 */
     long min_watch_timeout_s;      /* watch timeoutSeconds is drawn in
-                                      [min, 2 min); 0: 300 */
+                                      [min, 2 min); 0: 300. Unlike
+                                      client-go, values under 300 are
+                                      honoured, for tests */
     int64_t watch_stall_timeout_ms; /* drop a watch silent this long;
                                        0: its timeout plus 30 s */
     size_t max_event_bytes;        /* largest watch event; 0: 256 MiB */
