@@ -165,9 +165,11 @@ def pending(server):
     return server.control("faults")[1]["faults"]
 
 
-def logged(server, path):
-    """The request log's last entry for path."""
-    return [e for e in server.log() if e["path"] == path][-1]
+def logged(server, path, watch=False):
+    """The request log's last GET of path (a watch or not)."""
+    return [e for e in server.log() if e["path"] == path and
+            e["method"] == "GET" and
+            (e["query"].get("watch") == "1") == watch][-1]
 
 
 # -- the checks ---------------------------------------------------------------
@@ -230,7 +232,8 @@ def status_of(s, path, fault, code, reason):
     assert list(doc)[:4] == ["kind", "apiVersion", "metadata", "status"]
     assert doc["kind"] == "Status" and doc["status"] == "Failure", doc
     assert doc["reason"] == reason and doc["code"] == code, doc
-    assert logged(s, path)["fault"] == "status"
+    base, _, query = path.partition("?")
+    assert logged(s, base, "watch=1" in query)["fault"] == "status"
     return headers, doc
 
 
@@ -304,7 +307,7 @@ def t_error_event(s):
         "kind": "Status", "apiVersion": "v1", "metadata": {},
         "status": "Failure", "message": "too old: 3 (9)",
         "reason": "Expired", "code": 410}}], reply.events()
-    entry = logged(s, PODS)
+    entry = logged(s, PODS, watch=True)
     assert (entry["status"], entry["fault"]) == (200, "error_event")
 
 
@@ -326,7 +329,7 @@ def t_garbage(s):
         assert event["type"] == "BOOKMARK", event
         assert event["object"]["metadata"]["resourceVersion"] == rv
     assert reply.ended >= 0.4, "should wait for live events first"
-    assert logged(s, CONFIGMAPS)["fault"] == "garbage_after"
+    assert logged(s, CONFIGMAPS, watch=True)["fault"] == "garbage_after"
     s.faults({"match": "list", "garbage_after": 0})
     conn = s.http_client()
     conn.request("GET", PODS, headers={"Authorization": f"Bearer {TOKEN}"})
@@ -375,7 +378,9 @@ def t_half_line_then_stall(s):
     assert reply.last_data < 0.5, reply.last_data
     assert reply.ended - reply.last_data >= 0.8, (reply.last_data,
                                                  reply.ended)
-    assert logged(s, PODS)["fault"] == "half_line_then_stall"
+    entry = logged(s, PODS, watch=True)
+    assert (entry["status"], entry["fault"]) == \
+        (200, "half_line_then_stall")
 
 
 def t_stall(s):
@@ -427,7 +432,7 @@ def t_split_events(s):
     events, pairs = check_split(result["r"], 1)
     assert types(events) == ["ADDED"] and not pairs
     assert events[0]["object"]["metadata"]["name"] == "split"
-    assert logged(s, CONFIGMAPS)["fault"] == "split_events"
+    assert logged(s, CONFIGMAPS, watch=True)["fault"] == "split_events"
 
 
 def t_repeat_continue(s):
