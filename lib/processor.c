@@ -172,6 +172,7 @@ static void registration_unref(struct kinf_registration *l)
 static void *listener_main(void *arg)
 {
     struct kinf_registration *l = arg;
+    bool last;
 
     current_processor = l->processor;
     for (;;) {
@@ -197,11 +198,20 @@ static void *listener_main(void *arg)
         item_clear(&it);
     }
 
+    /* Drop the thread's own reference before anyone waiting wakes: a
+       waiter holds one too, so the last release, and free_user_data,
+       happens in the call that waited (remove, stop or free), before it
+       returns. Only with no one waiting does the thread free it. */
     pthread_mutex_lock(&l->lock);
     l->alive = false;
-    pthread_cond_broadcast(&l->exited);
+    last = atomic_fetch_sub(&l->refs, 1) == 1;
+    if (!last) {
+        pthread_cond_broadcast(&l->exited);
+    }
     pthread_mutex_unlock(&l->lock);
-    registration_unref(l);   /* the thread's own reference */
+    if (last) {
+        registration_free(l);
+    }
     return NULL;
 }
 

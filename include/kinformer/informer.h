@@ -130,9 +130,12 @@ KINF_API int kinf_informer_add_handler(kinf_registration **out,
                                        kinf_free_fn free_user_data);
 
 /**
- * Remove a registration. Its pending notifications are dropped; a
- * callback running now finishes first, unless the removal comes from
- * that very callback.
+ * Remove a registration. Its pending notifications are dropped. Called
+ * from outside any handler, it returns once a callback of the removed
+ * handler that is running has finished, and its free_user_data has run.
+ * Called from a handler (of any informer), it does not wait, so that
+ * handlers removing each other cannot deadlock: the removed handler's
+ * running callback, if any, finishes after, then free_user_data runs.
  *
  * @return 0 or KINF_ENOTFOUND
  *
