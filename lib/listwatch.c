@@ -342,13 +342,18 @@ int kinf__watch(kinf_client *client, const struct kinf__resource *res,
     }
     if (rc == KINF_EPROTOCOL && err && !err->url[0]) {
         /* Decoder errors carry no request; say which watch it was. */
-        char message[sizeof(err->message)];
+        char *url = kinf__asprintf("%s%s", kinf__client_base_url(client),
+                                   full);
+        char *message = url ? kinf__asprintf("GET %s: %s", url,
+                                             err->message)
+                            : NULL;
 
-        snprintf(message, sizeof(message), "GET %s: %.900s", full,
-                 err->message);
-        kinf__strlcpy(err->message, message, sizeof(err->message));
-        kinf__strlcpy(err->method, "GET", sizeof(err->method));
-        kinf__strlcpy(err->url, full, sizeof(err->url));
+        if (message) {
+            kinf__strlcpy(err->message, message, sizeof(err->message));
+            kinf__error_request(err, "GET", url);
+        }
+        free(message);
+        free(url);
     }
 
 out:

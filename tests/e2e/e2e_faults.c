@@ -154,6 +154,9 @@ static void test_garbage_backs_off(void **state)
        attempts at most, where a loop would make hundreds. */
     assert_true(gets(f, true) - before < 25);
     recorder_wait(&f->rec, "ERROR 0", 1000);
+    /* The report names the request and what was wrong with it. */
+    assert_true(recorder_count_containing(&f->rec, "| GET https://") > 0);
+    assert_true(recorder_count_containing(&f->rec, "is not JSON") > 0);
     clear_faults();
     create_pod(&cluster, f->ns, "b");
     assert_healthy(f);

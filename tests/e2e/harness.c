@@ -432,7 +432,8 @@ static void on_delete(const char *key, const kinf_object *last,
 
 static void on_error(const kinf_error *err, void *ud)
 {
-    record(ud, "ERROR %d %s", err->http_status, err->reason);
+    record(ud, "ERROR %d %s | %s", err->http_status, err->reason,
+           err->message);
 }
 
 kinf_handler recorder_handler(void)

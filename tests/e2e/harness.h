@@ -63,7 +63,8 @@ char *store_state(kinf_store *store);
 
 /* Records every notification as a line:
    "ADD key rv initial|live", "UPDATE key oldrv newrv",
-   "DELETE key rv" or "TOMBSTONE key rv|-". */
+   "DELETE key rv", "TOMBSTONE key rv|-" or
+   "ERROR status reason | message". */
 struct recorder {
     pthread_mutex_t lock;
     pthread_cond_t changed;
