@@ -81,7 +81,7 @@ for r in $runs; do
     run tsan -Db_sanitize=thread -Db_lundef=false -- \
       --no-suite install --no-suite sim --timeout-multiplier 3 ;;
   valgrind)
-    run valgrind -Dbuildtype=debug -- decode store fifo backoff config \
+    run valgrind -Dbuildtype=debug -- decode store fifo backoff config log \
       informer client --timeout-multiplier 10 --wrap "$valgrind" ;;
   *)
     echo "unknown run '$r'"; failed=$((failed + 1)) ;;
