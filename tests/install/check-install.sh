@@ -49,9 +49,14 @@ for h in "$prefix"/include/kinformer.h "$prefix"/include/kinformer/*.h; do
   fi
 done
 
-# A program built the way a user builds one.
+# A program built the way a user builds one, and the README's example.
 cc -std=c11 -Wall -Wextra -Werror "$src/examples/watch-pods.c" \
   $(pkg-config --cflags --libs kinformer) -o "$work/watch-pods"
+sed -n '/^```c$/,/^```$/p' "$src/README.md" | sed '1d;$d' >"$work/readme.c"
+[ -s "$work/readme.c" ] || fail "no C example in README.md"
+cc -std=c11 -Wall -Werror "$work/readme.c" \
+  $(pkg-config --cflags --libs kinformer) -o "$work/readme" ||
+  fail "the README's example does not build"
 
 sim_start "$work/sim" --seed-pods 2 2>/dev/null
 "$work/watch-pods" "$SIM_KUBECONFIG" 1 >"$work/out" 2>&1 ||
