@@ -116,23 +116,7 @@ static size_t gets(struct fixture *f, bool watches)
 /* Converged to the server's list, each object's story consistent. */
 static void assert_healthy(struct fixture *f)
 {
-    int64_t deadline = now_ms() + SYNC_MS;
-    char *want = NULL;
-    char *have = NULL;
-
-    for (;;) {
-        free(want);
-        free(have);
-        want = server_state(&cluster, f->ns);
-        have = store_state(kinf_informer_store(f->informer));
-        if (strcmp(want, have) == 0 || now_ms() > deadline)
-            break;
-        sleep_ms(20);
-    }
-    if (strcmp(want, have) != 0)
-        fail_msg("store differs:\nserver:\n%sstore:\n%s", want, have);
-    free(want);
-    free(have);
+    assert_store_matches_server(f->informer, f->ns, SYNC_MS);
     recorder_check_chains(&f->rec);
 }
 

@@ -63,24 +63,7 @@ static int fixture_teardown(void **state)
 /* The cache converges to the server's list of the namespace. */
 static void assert_converges(struct fixture *f)
 {
-    int64_t deadline = now_ms() + EVENT_TIMEOUT_MS;
-    char *want = NULL;
-    char *have = NULL;
-
-    for (;;) {
-        free(want);
-        free(have);
-        want = server_state(&cluster, f->ns);
-        have = store_state(kinf_informer_store(f->informer));
-        if (strcmp(want, have) == 0 || now_ms() > deadline)
-            break;
-        sleep_ms(20);
-    }
-    if (strcmp(want, have) != 0)
-        fail_msg("store differs from the server:\nserver:\n%sstore:\n%s",
-                 want, have);
-    free(want);
-    free(have);
+    assert_store_matches_server(f->informer, f->ns, EVENT_TIMEOUT_MS);
 }
 
 static void test_existing_pods_are_added_then_synced(void **state)

@@ -367,6 +367,29 @@ char *store_state(kinf_store *store)
     return join_sorted(lines, n);
 }
 
+void assert_store_matches_server(kinf_informer *inf, const char *ns,
+                                 int64_t timeout_ms)
+{
+    int64_t deadline = now_ms() + timeout_ms;
+    char *want = NULL;
+    char *have = NULL;
+
+    for (;;) {
+        free(want);
+        free(have);
+        want = server_state(&cluster, ns);
+        have = store_state(kinf_informer_store(inf));
+        if (strcmp(want, have) == 0 || now_ms() > deadline)
+            break;
+        sleep_ms(20);
+    }
+    if (strcmp(want, have) != 0)
+        fail_msg("store differs from the server:\nserver:\n%sstore:\n%s",
+                 want, have);
+    free(want);
+    free(have);
+}
+
 /* ---- recorder ---------------------------------------------------------- */
 
 void recorder_init(struct recorder *r)

@@ -60,6 +60,10 @@ void wait_pod_running(struct cluster *c, const char *ns, const char *name);
 char *server_state(struct cluster *c, const char *ns);
 /* The same for a store. */
 char *store_state(kinf_store *store);
+/* The informer's store converges to the server's list of namespace ns
+   within timeout_ms, or the test fails showing both. */
+void assert_store_matches_server(kinf_informer *inf, const char *ns,
+                                 int64_t timeout_ms);
 
 /* Records every notification as a line:
    "ADD key rv initial|live", "UPDATE key oldrv newrv",
