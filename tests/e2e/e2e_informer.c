@@ -427,6 +427,37 @@ static void test_late_handler_gets_synthetic_adds(void **state)
     recorder_check_chains(&f->late);
 }
 
+static void slow_add(const kinf_object *obj, bool initial, void *user_data)
+{
+    (void)obj;
+    (void)initial;
+    (void)user_data;
+    sleep_ms(1000);
+}
+
+/* A slow handler delays neither the other handlers nor the cache. */
+static void test_slow_handler_delays_no_one(void **state)
+{
+    struct fixture *f = *state;
+    kinf_handler slow = KINF_HANDLER_INIT;
+    int64_t start;
+    char name[32];
+
+    slow.on_add = slow_add;
+    assert_int_equal(kinf_informer_add_handler(NULL, f->informer, &slow,
+                                               NULL, NULL), 0);
+    fixture_start(f);
+    start = now_ms();
+    for (int i = 0; i < 5; i++) {
+        snprintf(name, sizeof(name), "p%d", i);
+        create_pod(&cluster, f->ns, name);
+    }
+    /* The slow handler needs 5 s for these; the others do not wait. */
+    WAIT_UNTIL(recorder_count(&f->rec, "ADD ") == 5, 3000);
+    WAIT_UNTIL(kinf_store_len(kinf_informer_store(f->informer)) == 5, 3000);
+    assert_true(now_ms() - start < 3000);
+}
+
 static void test_stop_during_watch_is_prompt(void **state)
 {
     struct fixture *f = *state;
@@ -464,6 +495,7 @@ int main(void)
         TEST(test_requests_are_client_gos),
         TEST(test_delete_while_cut_off_is_a_tombstone),
         TEST(test_late_handler_gets_synthetic_adds),
+        TEST(test_slow_handler_delays_no_one),
         TEST(test_stop_during_watch_is_prompt),
     };
 

@@ -35,4 +35,20 @@ for line in 'starting pod controller' 'received signal 15' \
     exit 1
   fi
 done
-echo "PASS: demo output in order"
+# SIGINT stops it as cleanly as SIGTERM: exit status 0.
+source "$root/tests/sim/start.bash"
+work=$(mktemp -d)
+trap 'sim_stop; rm -rf "$work" "$log"' EXIT
+sim_start "$work/sim" 2>/dev/null
+"$KINF_DEMO_BIN" --kubeconfig "$SIM_KUBECONFIG" 2>"$work/out" &
+pid=$!
+sleep 1
+kill -INT "$pid"
+status=0
+wait "$pid" || status=$?
+if [ "$status" -ne 0 ] || ! grep -q 'received signal 2' "$work/out"; then
+  cat "$work/out"
+  echo "FAIL: pod-controller exited with $status on SIGINT"
+  exit 1
+fi
+echo "PASS: demo output in order, clean stop on SIGTERM and SIGINT"

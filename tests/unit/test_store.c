@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* test_store.c - store, keys and indexes */
+#include <pthread.h>
+#include <stdatomic.h>
+
 #include "test_util.h"
 
 static void add(kinf_store *s, const char *ns, const char *name,
@@ -191,6 +194,62 @@ static void test_object_views(void **state)
     assert_non_null(strstr(err.message, "invalid JSON"));
 }
 
+struct readers {
+    kinf_store *store;
+    atomic_int stop;
+    atomic_long reads;
+};
+
+/* Readers see whole objects only, whatever the writer is doing. */
+static void *read_loop(void *arg)
+{
+    struct readers *r = arg;
+
+    while (!atomic_load(&r->stop)) {
+        kinf_object **objs = NULL;
+        kinf_object *one = NULL;
+        size_t n = 0;
+
+        assert_int_equal(kinf_store_by_index(&objs, &n, r->store,
+                                             KINF_INDEX_NAMESPACE, "ns"),
+                         0);
+        for (size_t i = 0; i < n; i++)
+            assert_string_equal(kinf_object_namespace(objs[i]), "ns");
+        kinf_object_list_free(objs, n);
+        if (kinf_store_get(&one, r->store, "ns/p7") == 0) {
+            assert_string_equal(kinf_object_name(one), "p7");
+            kinf_object_unref(one);
+        }
+        atomic_fetch_add(&r->reads, 1);
+    }
+    return NULL;
+}
+
+static void test_readers_during_writes(void **state)
+{
+    struct readers r = { NULL, 0, 0 };
+    pthread_t threads[3];
+    char name[32];
+
+    (void)state;
+    assert_int_equal(kinf_store_new(&r.store), 0);
+    for (int i = 0; i < 3; i++)
+        pthread_create(&threads[i], NULL, read_loop, &r);
+    for (int round = 0; round < 600; round++) {
+        snprintf(name, sizeof(name), "p%d", round % 16);
+        add(r.store, "ns", name, "1");
+        if (round % 3 == 0)
+            kinf_store_delete(r.store, "ns/p3");
+    }
+    atomic_store(&r.stop, 1);
+    for (int i = 0; i < 3; i++)
+        pthread_join(threads[i], NULL);
+    assert_true(atomic_load(&r.reads) > 0);
+    add(r.store, "ns", "p3", "2");
+    assert_int_equal(kinf_store_len(r.store), 16);
+    kinf_store_free(r.store);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -200,6 +259,7 @@ int main(void)
         cmocka_unit_test(test_replace_rebuilds),
         cmocka_unit_test(test_custom_index),
         cmocka_unit_test(test_object_views),
+        cmocka_unit_test(test_readers_during_writes),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
