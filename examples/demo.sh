@@ -2,7 +2,8 @@
 # demo.sh - run pod-controller against the simulated cluster, then apply
 # and delete an nginx pod so that its whole life shows in the log:
 # AddFunc, several UpdateFunc (scheduled, creating, running, terminating)
-# and DeleteFunc for default/nginx.
+# and DeleteFunc for default/nginx. Then a pod deleted while the
+# informer is cut off: it learns of it by listing again (a tombstone).
 #
 #   examples/demo.sh          set up, build, run (klog -v 0)
 #   V=4 examples/demo.sh      also show the reflector's decisions
@@ -49,46 +50,66 @@ sleep 1.5
 # kubectl when installed; otherwise the same requests with curl.
 pods_url() {
   local server token
-  server=$(awk '/server:/ {print $2; exit}' "$kubeconfig")
+  server=$(awk '/server:/ {print $2; exit}' "$kubeconfig" | tr -d '"')
   token=$(awk '/token:/ {print $2; exit}' "$kubeconfig" | tr -d '"')
   curl_args=(--silent --show-error --fail --cacert "$work/sim/ca.crt"
              -H "Authorization: Bearer $token"
              -H "Content-Type: application/json")
   echo "$server/api/v1/namespaces/default/pods"
 }
-apply_pod() {
+apply_pod() {   # NAME: examples/pod.yaml under that name
+  local name=$1 url
   if command -v kubectl >/dev/null 2>&1; then
-    kubectl --kubeconfig "$kubeconfig" apply --validate=false \
-      -f "$root/examples/pod.yaml" >&2
+    sed "0,/name: nginx/s//name: $name/" "$root/examples/pod.yaml" |
+      kubectl --kubeconfig "$kubeconfig" apply --validate=false -f - >&2
   else
-    local url
     url=$(pods_url)
     curl "${curl_args[@]}" -X POST "$url" -o /dev/null -d '{
       "apiVersion": "v1", "kind": "Pod",
-      "metadata": {"name": "nginx", "labels": {"app": "nginx"}},
+      "metadata": {"name": "'"$name"'", "labels": {"app": "nginx"}},
       "spec": {"containers": [{"name": "nginx", "image": "nginx:1.27",
                                "ports": [{"containerPort": 80}]}]}}'
-    echo "pod/nginx created" >&2
+    echo "pod/$name created" >&2
   fi
 }
-delete_pod() {
+delete_pod() {   # NAME [now]: now skips the grace period and the wait
+  local name=$1 url
   if command -v kubectl >/dev/null 2>&1; then
-    kubectl --kubeconfig "$kubeconfig" delete -f "$root/examples/pod.yaml" >&2
+    kubectl --kubeconfig "$kubeconfig" delete pod "$name" \
+      ${2:+--grace-period=0 --force --wait=false} >&2 2>/dev/null
   else
-    local url
     url=$(pods_url)
-    curl "${curl_args[@]}" -X DELETE "$url/nginx" -o /dev/null
-    echo "pod \"nginx\" deleted" >&2
+    curl "${curl_args[@]}" -X DELETE "$url/$name" -o /dev/null \
+      ${2:+-d '{"gracePeriodSeconds":0}'}
+    echo "pod \"$name\" deleted" >&2
   fi
+}
+sim_control() {
+  curl --silent --show-error --fail -X POST "$SIM_HTTP/_sim/$1" -o /dev/null
 }
 
 step "applying examples/pod.yaml: the simulated kubelet schedules and runs it"
-apply_pod
+apply_pod nginx
 sleep 3
 
 step "deleting it: the kubelet terminates the containers, then it is gone"
-delete_pod
+delete_pod nginx
 sleep 1.5
+
+step "a second pod, web; then the server drops the informer's watch and
+    refuses it while web is deleted and the history is compacted: no
+    DELETED event will ever reach the informer"
+apply_pod web
+sleep 2.5
+sim_control disconnect
+delete_pod web now
+sim_control compact
+sleep 1.5
+
+step "the server is back: the informer lists again, finds web gone and
+    reports a delete whose final state is unknown (a tombstone)"
+sim_control reconnect
+sleep 4.5   # the informer's backoff, up to 3.2 s by now, runs out first
 
 step "stopping pod-controller with SIGTERM"
 kill -TERM "$controller_pid"

@@ -45,13 +45,6 @@ static void on_delete(const char *key, const kinf_object *last_known,
               final_state_unknown ? " (final state unknown)" : "");
 }
 
-static void on_error(const kinf_error *err, void *user_data)
-{
-    (void)user_data;
-    KINF_KLOG(KINF_LOG_WARN, "list/watch failed, retrying: %s",
-              err->message);
-}
-
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -147,7 +140,8 @@ int main(int argc, char **argv)
     handler.on_add = on_add;
     handler.on_update = on_update;
     handler.on_delete = on_delete;
-    handler.on_error = on_error;
+    /* No on_error: list and watch failures already reach the log as
+       warnings, through the klog sink installed above. */
     if (kinf_informer_new(&informer, client, &opts, &err) < 0 ||
         kinf_informer_add_handler(NULL, informer, &handler, &counts,
                                   NULL) < 0) {

@@ -65,8 +65,9 @@ static void sink_error(const kinf_error *err, void *ud)
     struct kinf_informer *inf = ud;
     struct kinf__note note = { .type = KINF__NOTE_ERROR, .err = err };
 
-    KINF__LOG(inf->log, KINF_LOG_WARN, "informer", "%s: %s, retrying",
-              inf->resource, err->message);
+    /* The message names the request; the resource would repeat it. */
+    KINF__LOG(inf->log, KINF_LOG_WARN, "informer", "%s, retrying",
+              err->message);
     pthread_mutex_lock(&inf->lock);
     kinf__error_copy(&inf->last_error, err);
     pthread_mutex_unlock(&inf->lock);

@@ -2,7 +2,7 @@
 # run.sh - the whole test suite, as CI runs it: installs what is missing,
 # then builds and runs every test in three builds (plain; AddressSanitizer
 # + UndefinedBehaviorSanitizer; ThreadSanitizer) and the unit tests under
-# valgrind. Ends with the line "N passed, N failed".
+# valgrind. Ends with the line "N passed, N failed, N skipped".
 #
 #   tests/run.sh                 everything
 #   KINF_RUN=plain tests/run.sh  only some of: plain asan tsan valgrind
@@ -13,27 +13,31 @@ runs=${KINF_RUN:-plain asan tsan valgrind}
 out=${KINF_RUN_DIR:-$root/build-tests}
 passed=0
 failed=0
+skipped=0
 
 "$root/tests/install-deps.sh" || { echo "0 passed, 1 failed"; exit 1; }
 
 # Add one meson test run's results (its JSON log) to the totals.
 count() {
   local log=$1 p f
-  read -r p f < <(python3 - "$log" <<'PY'
+  read -r p f s < <(python3 - "$log" <<'PY'
 import json, sys
-ok = bad = 0
+ok = bad = skip = 0
 with open(sys.argv[1]) as log:
     for line in log:
         result = json.loads(line)["result"]
-        if result in ("OK", "EXPECTEDFAIL", "SKIP"):
+        if result in ("OK", "EXPECTEDFAIL"):
             ok += 1
+        elif result == "SKIP":
+            skip += 1
         else:
             bad += 1
-print(ok, bad)
+print(ok, bad, skip)
 PY
   )
   passed=$((passed + p))
   failed=$((failed + f))
+  skipped=$((skipped + s))
 }
 
 # run NAME MESON_SETUP_ARGS... -- MESON_TEST_ARGS...
@@ -88,5 +92,5 @@ for r in $runs; do
   esac
 done
 
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # test_demo.sh - the README's demo shows default/nginx being added,
-# updated several times and deleted, in that order, and stops cleanly.
+# updated several times and deleted, in that order, then default/web
+# deleted while the informer was cut off, as a tombstone; and it stops
+# cleanly.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -28,8 +30,10 @@ if ! [[ "$sequence" =~ ^AddFunc\ (UpdateFunc\ ){2,}DeleteFunc\ $ ]]; then
   exit 1
 fi
 for line in 'starting pod controller' 'received signal 15' \
-            'pod controller stopped: 1 adds'; do
-  if ! grep -q "$line" "$log"; then
+            'pod controller stopped: 2 adds' \
+            '] DeleteFunc default/web (final state unknown)$' \
+            '^W.* 503 ServiceUnavailable: .*, retrying$'; do
+  if ! grep -q -- "$line" "$log"; then
     cat "$log"
     echo "FAIL: no '$line' in the demo output"
     exit 1

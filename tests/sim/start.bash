@@ -1,12 +1,15 @@
 # start.bash - sourced by scripts that need a simulated API server.
 #   sim_start DIR [kubesim options...]  start it in the background and
 #                                       wait until it listens; sets
-#                                       SIM_PID and SIM_KUBECONFIG
+#                                       SIM_PID, SIM_KUBECONFIG and
+#                                       SIM_HTTP (plain-HTTP base URL,
+#                                       for the /_sim/ controls)
 #   sim_stop                            stop it (safe to call twice)
 
 SIM_SCRIPT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/kubesim.py"
 SIM_PID=
 SIM_KUBECONFIG=
+SIM_HTTP=
 
 sim_start() {
   local dir=$1
@@ -17,6 +20,7 @@ sim_start() {
   for _ in $(seq 300); do
     if grep -q listening "$dir.out" 2>/dev/null; then
       SIM_KUBECONFIG="$dir/kubeconfig"
+      SIM_HTTP=$(grep -o '(http://[^)]*)' "$dir.out" | tr -d '()')
       cat "$dir.out" >&2
       return 0
     fi
