@@ -192,9 +192,11 @@ KINF_API int kinf_informer_wait_for_sync(kinf_informer *informer,
 
 /**
  * Stop every thread of the informer and wait for them. Prompt: an open
- * watch or a backoff wait is interrupted. Called from one of the
- * informer's callbacks, it only signals; the threads are joined by the
- * next stop or free from outside.
+ * watch or a backoff wait is interrupted. A stop already in progress on
+ * another thread is waited for. Called from a handler (of any
+ * informer), it does not wait for handler threads, which may be waiting
+ * for it: they end once their callbacks return, and the next start or
+ * free waits for them.
  *
  * Ownership: none.
  * Threads: any thread.
