@@ -52,6 +52,24 @@ static void unref_object(void *obj)
     kinf_object_unref(obj);
 }
 
+/*
+ * Readers (handlers, listers) may hold the lock back to back; glibc's
+ * default rwlock then starves the one writer, the informer, and the
+ * cache falls behind. Prefer the writer where the C library allows it.
+ */
+static void init_lock(pthread_rwlock_t *lock)
+{
+    pthread_rwlockattr_t attr;
+
+    pthread_rwlockattr_init(&attr);
+#if defined(__GLIBC__)
+    pthread_rwlockattr_setkind_np(&attr,
+        PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+#endif
+    pthread_rwlock_init(lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
+}
+
 int kinf_store_new(kinf_store **out)
 {
     kinf_store *store;
@@ -62,7 +80,7 @@ int kinf_store_new(kinf_store **out)
     store = calloc(1, sizeof(*store));
     if (!store)
         return KINF_ENOMEM;
-    pthread_rwlock_init(&store->lock, NULL);
+    init_lock(&store->lock);
     store->objects = kinf__map_new();
     if (!store->objects) {
         kinf_store_free(store);
