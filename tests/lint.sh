@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # lint.sh - house rules a compiler does not check: the library never
 # prints (only the klog sink, which a host opts into, writes to stderr),
-# no line passes 100 columns, and no TODO-style marks are left behind.
+# no line passes 100 columns, and no unresolved marks are left behind.
 set -uo pipefail
 
 root=$(cd "${1:?usage: lint.sh SOURCE_ROOT}" && pwd)

@@ -18,6 +18,8 @@ import sys
 import tempfile
 import time
 
+import sim_testing
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 CAPTURES = os.path.join(HERE, "captures")
 TOKEN = "test-token-0123"
@@ -532,19 +534,11 @@ CHECKS = [t_version, t_unauthorized, t_anonymous, t_not_found, t_get,
 # -- running ------------------------------------------------------------------
 
 def start_server(directory):
-    proc = subprocess.Popen(
-        [sys.executable, os.path.join(HERE, "kubesim.py"), "--dir",
-         directory, "--token", TOKEN, "--kubelet-delay", "0.1"],
-        stdout=subprocess.PIPE, text=True)
-    line = proc.stdout.readline()
-    m = re.fullmatch(r"kubesim listening on https://127\.0\.0\.1:(\d+) "
-                     r"\(http://127\.0\.0\.1:(\d+)\), kubeconfig (\S+)\n",
-                     line)
-    if not m:
-        proc.kill()
-        raise SystemExit(f"test_captures: bad start line {line!r}")
-    assert m.group(3) == os.path.join(directory, "kubeconfig")
-    return proc, Client(int(m.group(2)), int(m.group(1)), directory)
+    proc, https, http, kubeconfig = sim_testing.start_kubesim(
+        directory, "test_captures",
+        ["--token", TOKEN, "--kubelet-delay", "0.1"])
+    assert kubeconfig == os.path.join(directory, "kubeconfig")
+    return proc, Client(http, https, directory)
 
 
 def watch_main(port, path):
@@ -568,26 +562,16 @@ def main():
     if len(sys.argv) == 4 and sys.argv[1] == "--watch":
         watch_main(sys.argv[2], sys.argv[3])
         return 0
-    failed = []
     with tempfile.TemporaryDirectory(prefix="kubesim-test-") as directory:
         proc, client = start_server(directory)
         try:
             setup_objects(client)
-            time.sleep(0.5)  # let the kubelet finish with the new pods
-            for check in CHECKS:
-                try:
-                    check(client)
-                except Exception as err:  # report and go on
-                    failed.append(check.__name__)
-                    print(f"FAIL {check.__name__}: {type(err).__name__}: "
-                          f"{err}", file=sys.stderr)
-        finally:
-            proc.terminate()
-            proc.wait(10)
-    passed = len(CHECKS) - len(failed)
-    print(f"test_captures: {passed} passed, {len(failed)} failed")
-    return 1 if failed else 0
-
+        except BaseException:
+            proc.kill()
+            raise
+        time.sleep(0.5)  # let the kubelet finish with the new pods
+        return sim_testing.run_checks("test_captures", proc, CHECKS,
+                                      client)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -9,16 +9,16 @@ Exit 0 when every check passes; prints one summary line.
 import http.client
 import json
 import os
-import re
 import socket
 import ssl
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.error
 import urllib.request
+
+import sim_testing
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOKEN = "fault-token-0123"
@@ -460,40 +460,18 @@ CHECKS = [t_control, t_429, t_status_codes, t_order_and_matching,
 # -- running ------------------------------------------------------------------
 
 def start_server(directory):
-    proc = subprocess.Popen(
-        [sys.executable, os.path.join(HERE, "kubesim.py"), "--dir",
-         directory, "--token", TOKEN, "--seed-pods", "3", "--no-kubelet"],
-        stdout=subprocess.PIPE, text=True)
-    line = proc.stdout.readline()
-    m = re.fullmatch(r"kubesim listening on https://127\.0\.0\.1:(\d+) "
-                     r"\(http://127\.0\.0\.1:(\d+)\), kubeconfig \S+\n",
-                     line)
-    if not m:
-        proc.kill()
-        raise SystemExit(f"test_faults: bad start line {line!r}")
-    return proc, Server(int(m.group(2)), int(m.group(1)), directory)
+    proc, https, http, _ = sim_testing.start_kubesim(
+        directory, "test_faults",
+        ["--token", TOKEN, "--seed-pods", "3", "--no-kubelet"])
+    return proc, Server(http, https, directory)
 
 
 def main():
-    failed = []
     with tempfile.TemporaryDirectory(prefix="kubesim-faults-") as directory:
         proc, server = start_server(directory)
-        try:
-            for check in CHECKS:
-                try:
-                    check(server)
-                except Exception as err:  # report and go on
-                    failed.append(check.__name__)
-                    print(f"FAIL {check.__name__}: {type(err).__name__}: "
-                          f"{err}", file=sys.stderr)
-                server.control("faults/clear", {})
-        finally:
-            proc.terminate()
-            proc.wait(10)
-    passed = len(CHECKS) - len(failed)
-    print(f"test_faults: {passed} passed, {len(failed)} failed")
-    return 1 if failed else 0
-
+        return sim_testing.run_checks(
+            "test_faults", proc, CHECKS, server,
+            after_each=lambda: server.control("faults/clear", {}))
 
 if __name__ == "__main__":
     sys.exit(main())
