@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test_store.c - store, keys and indexes */
 #include <pthread.h>
+#include <time.h>
 #include <stdatomic.h>
 
 #include "test_util.h"
@@ -235,7 +236,13 @@ static void test_readers_during_writes(void **state)
     assert_int_equal(kinf_store_new(&r.store), 0);
     for (int i = 0; i < 3; i++)
         pthread_create(&threads[i], NULL, read_loop, &r);
-    for (int round = 0; round < 600; round++) {
+    /* Keep writing until the readers have overlapped the writes many
+     * times: on a fast machine 600 writes can end before a reader runs.
+     * The deadline only stops a starved reader from hanging the test. */
+    time_t deadline = time(NULL) + 30;
+    for (int round = 0;
+         round < 600 || (atomic_load(&r.reads) < 300 && time(NULL) < deadline);
+         round++) {
         snprintf(name, sizeof(name), "p%d", round % 16);
         add(r.store, "ns", name, "1");
         if (round % 3 == 0)
@@ -244,7 +251,7 @@ static void test_readers_during_writes(void **state)
     atomic_store(&r.stop, 1);
     for (int i = 0; i < 3; i++)
         pthread_join(threads[i], NULL);
-    assert_true(atomic_load(&r.reads) > 0);
+    assert_true(atomic_load(&r.reads) >= 300);
     add(r.store, "ns", "p3", "2");
     assert_int_equal(kinf_store_len(r.store), 16);
     kinf_store_free(r.store);
