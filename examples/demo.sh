@@ -42,10 +42,24 @@ step "starting the simulated API server"
 sim_start "$work/sim" --kubelet-delay 0.5
 kubeconfig=$SIM_KUBECONFIG
 
+# The controller's log goes to the terminal and to a file, so that each
+# step can wait for what the previous one caused instead of guessing.
+log="$work/controller.log"
+: >"$log"
+wait_for_log() {   # PATTERN [COUNT]: lines the controller logs; 30 s at most
+  local i want=${2:-1}
+  for ((i = 0; i < 300; i++)); do
+    [ "$(grep -c -- "$1" "$log")" -ge "$want" ] && return 0
+    sleep 0.1
+  done
+  echo "demo: pod-controller never logged '$1' $want time(s)" >&2
+  return 1
+}
+
 step "starting pod-controller (all namespaces)"
-"$bin" --kubeconfig "$kubeconfig" -v "$verbosity" &
+"$bin" --kubeconfig "$kubeconfig" -v "$verbosity" 2> >(tee -a "$log" >&2) &
 controller_pid=$!
-sleep 1.5
+wait_for_log 'caches synced'
 
 # kubectl when installed; otherwise the same requests with curl.
 pods_url() {
@@ -90,26 +104,28 @@ sim_control() {
 
 step "applying examples/pod.yaml: the simulated kubelet schedules and runs it"
 apply_pod nginx
-sleep 3
+# Scheduled, containers creating, running: one MODIFIED event each.
+wait_for_log 'UpdateFunc default/nginx' 3
 
 step "deleting it: the kubelet terminates the containers, then it is gone"
 delete_pod nginx
-sleep 1.5
+wait_for_log 'DeleteFunc default/nginx'
 
 step "a second pod, web; then the server drops the informer's watch and
     refuses it while web is deleted and the history is compacted: no
     DELETED event will ever reach the informer"
 apply_pod web
-sleep 2.5
+wait_for_log 'AddFunc default/web'
 sim_control disconnect
 delete_pod web now
 sim_control compact
-sleep 1.5
+wait_for_log ' 503 ServiceUnavailable: '
 
 step "the server is back: the informer lists again, finds web gone and
     reports a delete whose final state is unknown (a tombstone)"
 sim_control reconnect
-sleep 4.5   # the informer's backoff, up to 3.2 s by now, runs out first
+# The informer's backoff runs out first: up to 1.6 s by now.
+wait_for_log 'DeleteFunc default/web'
 
 step "stopping pod-controller with SIGTERM"
 kill -TERM "$controller_pid"

@@ -71,6 +71,9 @@ run() {
 valgrind="valgrind --quiet --error-exitcode=99 --leak-check=full"
 valgrind+=" --show-leak-kinds=definite --errors-for-leak-kinds=definite"
 
+# KINF_TEST_TIME_SCALE stretches the tests' waits for things that will
+# happen, and the bound on how long a stop may take, in the builds that
+# run slowly.
 mkdir -p "$out"
 for r in $runs; do
   case $r in
@@ -78,13 +81,15 @@ for r in $runs; do
     run plain -- ;;
   asan)
     # Sanitizer builds skip the install check: it builds its own copy.
+    KINF_TEST_TIME_SCALE=3 \
     run asan -Db_sanitize=address,undefined -Db_lundef=false -- \
       --no-suite install --timeout-multiplier 3 ;;
   tsan)
-    TSAN_OPTIONS=halt_on_error=1 \
+    TSAN_OPTIONS=halt_on_error=1 KINF_TEST_TIME_SCALE=3 \
     run tsan -Db_sanitize=thread -Db_lundef=false -- \
       --no-suite install --no-suite sim --timeout-multiplier 3 ;;
   valgrind)
+    KINF_TEST_TIME_SCALE=10 \
     run valgrind -Dbuildtype=debug -- decode store fifo backoff config log \
       informer client --timeout-multiplier 10 --wrap "$valgrind" ;;
   *)

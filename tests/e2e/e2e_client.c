@@ -332,14 +332,15 @@ static void test_informer_reports_errors(void **state)
                                                NULL), 0);
     assert_int_equal(kinf_informer_start(inf, &err), 0);
 
-    /* The wait ends with the reason it could not sync. */
-    assert_int_equal(kinf_informer_wait_for_sync(inf, 1500, &err),
+    /* Handlers hear of the failed list... */
+    WAIT_UNTIL(atomic_load(&status) == 401, 10000);
+    /* ...and a wait ends with the reason it could not sync. */
+    assert_int_equal(kinf_informer_wait_for_sync(inf, 100, &err),
                      KINF_ETIMEDOUT);
     assert_int_equal(err.code, KINF_ETIMEDOUT);
     assert_int_equal(err.http_status, 401);
     assert_non_null(strstr(err.message, "GET "));
     assert_non_null(strstr(err.message, "401 Unauthorized"));
-    WAIT_UNTIL(atomic_load(&status) == 401, 5000);
     kinf_informer_free(inf);
     kinf_client_free(client);
 }
@@ -360,7 +361,8 @@ static void test_any_resource(void **state)
     assert_int_equal(kinf_informer_new(&inf, cluster.client, &opts, &err),
                      0);
     assert_int_equal(kinf_informer_start(inf, &err), 0);
-    assert_int_equal(kinf_informer_wait_for_sync(inf, 10000, &err), 0);
+    assert_int_equal(kinf_informer_wait_for_sync(inf, test_ms(10000), &err),
+                     0);
     assert_int_equal(kinf_store_get(&obj, kinf_informer_store(inf),
                                     "default"), 0);
     assert_null(kinf_object_namespace(obj));
@@ -374,7 +376,8 @@ static void test_any_resource(void **state)
     assert_int_equal(kinf_informer_new(&inf, cluster.client, &opts, &err),
                      0);
     assert_int_equal(kinf_informer_start(inf, &err), 0);
-    assert_int_equal(kinf_informer_wait_for_sync(inf, 10000, &err), 0);
+    assert_int_equal(kinf_informer_wait_for_sync(inf, test_ms(10000), &err),
+                     0);
     snprintf(path, sizeof(path),
              "/apis/coordination.k8s.io/v1/namespaces/%s/leases", ns);
     lease = json_pack("{s:s, s:s, s:{s:s}, s:{s:s, s:i}}",
@@ -420,7 +423,8 @@ static void test_label_selector(void **state)
     assert_int_equal(kinf_informer_new(&inf, cluster.client, &opts, &err),
                      0);
     assert_int_equal(kinf_informer_start(inf, &err), 0);
-    assert_int_equal(kinf_informer_wait_for_sync(inf, 10000, &err), 0);
+    assert_int_equal(kinf_informer_wait_for_sync(inf, test_ms(10000), &err),
+                     0);
     assert_int_equal(kinf_store_len(kinf_informer_store(inf)), 1);
     kinf_informer_free(inf);
     delete_namespace(&cluster, ns);

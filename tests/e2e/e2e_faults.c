@@ -60,7 +60,7 @@ static void start(struct fixture *f, int64_t stall_ms, bool wait_sync)
                                                &f->rec, NULL), 0);
     assert_int_equal(kinf_informer_start(f->informer, &err), 0);
     if (wait_sync &&
-        kinf_informer_wait_for_sync(f->informer, SYNC_MS, &err) != 0)
+        kinf_informer_wait_for_sync(f->informer, test_ms(SYNC_MS), &err) != 0)
         fail_msg("no sync: %s", err.message);
 }
 
@@ -76,13 +76,6 @@ static void inject(struct fixture *f, const char *match, int count,
     json_decref(sim_control(&cluster, "faults", body));
 }
 
-/* End the open watch so that the next one meets the fault; after a
-   second, so that its end is not itself a reason to list again. */
-static void drop_watch(void)
-{
-    sleep_ms(1100);
-    json_decref(sim_control(&cluster, "close-watches", NULL));
-}
 
 static void clear_faults(void)
 {
@@ -158,8 +151,8 @@ static void test_error_events_relist_with_backoff(void **state)
            "\"error_event\":{\"reason\":\"InternalError\",\"message\":"
            "\"Internal error occurred: boom\"}");
     json_decref(sim_control(&cluster, "close-watches", NULL));
+    WAIT_UNTIL(gets(f, false) > lists, SYNC_MS);
     sleep_ms(2500);
-    assert_true(gets(f, false) > lists);
     assert_true(gets(f, false) - lists < 25);
     recorder_wait(&f->rec, "ERROR 0 InternalError", 1000);
     clear_faults();
@@ -176,10 +169,15 @@ static void test_too_many_requests_waits(void **state)
 
     skip_unless_sim();
     start(f, 0, true);
+    WAIT_UNTIL(gets(f, true) == 1, SYNC_MS);
     lists = gets(f, false);
     watches = gets(f, true);
     inject(f, "watch", 1000, "\"status\":429,\"retry_after\":1");
-    drop_watch();
+    /* End the open watch so that the next one meets the fault; after
+       more than a second, so that its end is not itself a reason to
+       list again (client-go's "very short watch"). */
+    sleep_ms(1500);
+    json_decref(sim_control(&cluster, "close-watches", NULL));
     sleep_ms(2300);
     /* One attempt at once, then one per second at most. */
     assert_true(gets(f, true) - watches <= 4);
@@ -199,7 +197,7 @@ static void test_failing_lists_are_retried(void **state)
     create_pod(&cluster, f->ns, "a");
     inject(f, "list", 3, "\"status\":500,\"message\":\"etcd is sad\"");
     start(f, 0, false);
-    if (kinf_informer_wait_for_sync(f->informer, SYNC_MS, &err) != 0)
+    if (kinf_informer_wait_for_sync(f->informer, test_ms(SYNC_MS), &err) != 0)
         fail_msg("no sync: %s", err.message);
     assert_int_equal(recorder_count(&f->rec, "ERROR 500 InternalError"), 3);
     assert_int_equal(gets(f, false), 4);
@@ -216,11 +214,14 @@ static void test_endless_list_is_refused(void **state)
     create_pod(&cluster, f->ns, "a");
     inject(f, "list", 1000, "\"repeat_continue\":true");
     start(f, 0, false);
-    assert_int_equal(kinf_informer_wait_for_sync(f->informer, 1000, &err),
+    WAIT_UNTIL(recorder_count_containing(&f->rec, "list does not end") > 0,
+               SYNC_MS);
+    assert_int_equal(kinf_informer_wait_for_sync(f->informer, 0, &err),
                      KINF_ETIMEDOUT);
     assert_non_null(strstr(err.message, "list does not end"));
     clear_faults();
-    assert_int_equal(kinf_informer_wait_for_sync(f->informer, SYNC_MS, &err),
+    assert_int_equal(kinf_informer_wait_for_sync(f->informer,
+                                                 test_ms(SYNC_MS), &err),
                      0);
     assert_healthy(f);
 }
@@ -234,7 +235,7 @@ static void test_garbled_list_is_reported(void **state)
     inject(f, "list", 1, "\"garbage_after\":0");
     inject(f, "list", 1, "\"cut_after\":0");
     start(f, 0, false);
-    if (kinf_informer_wait_for_sync(f->informer, SYNC_MS, &err) != 0)
+    if (kinf_informer_wait_for_sync(f->informer, test_ms(SYNC_MS), &err) != 0)
         fail_msg("no sync: %s", err.message);
     assert_true(recorder_count(&f->rec, "ERROR") >= 2);
     assert_healthy(f);
@@ -258,6 +259,7 @@ static void test_cut_and_split_streams(void **state)
         sleep_ms(100);
     }
     assert_healthy(f);
+    recorder_wait_count(&f->rec, "ADD ", 6, SYNC_MS);
     assert_int_equal(recorder_count(&f->rec, "ADD "), 6);
     assert_int_equal(recorder_count(&f->rec, "TOMBSTONE"), 0);
 }
@@ -292,9 +294,9 @@ static void test_instant_closes_back_off(void **state)
     lists = gets(f, false);
     inject(f, "watch", 1000, "\"close_immediately\":true");
     json_decref(sim_control(&cluster, "close-watches", NULL));
+    WAIT_UNTIL(gets(f, false) > lists, SYNC_MS);
     sleep_ms(2500);
     /* client-go's "very short watch": relist, after a backoff. */
-    assert_true(gets(f, false) > lists);
     assert_true(gets(f, false) - lists < 25);
     clear_faults();
     create_pod(&cluster, f->ns, "after");

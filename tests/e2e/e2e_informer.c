@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* e2e_informer.c - the whole pipeline against a real API server socket */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +45,8 @@ static void fixture_start(struct fixture *f)
     kinf_error err;
 
     assert_int_equal(kinf_informer_start(f->informer, &err), 0);
-    if (kinf_informer_wait_for_sync(f->informer, SYNC_TIMEOUT_MS, &err))
+    if (kinf_informer_wait_for_sync(f->informer, test_ms(SYNC_TIMEOUT_MS),
+                                    &err))
         fail_msg("no sync: %s", err.message);
 }
 
@@ -144,7 +146,11 @@ static void test_closed_watches_lose_and_repeat_nothing(void **state)
         sleep_ms(30);
     }
     assert_converges(f);
-    sleep_ms(300);   /* let late notifications arrive */
+    /* The cache is filled before handlers hear of a change: wait for
+       the notifications, then for any extra one that should not come. */
+    recorder_wait_count(&f->rec, "ADD ", 12, EVENT_TIMEOUT_MS);
+    recorder_wait_count(&f->rec, "DELETE ", 4, EVENT_TIMEOUT_MS);
+    sleep_ms(300);
     recorder_check_chains(&f->rec);
     assert_int_equal(recorder_count(&f->rec, "TOMBSTONE"), 0);
     assert_int_equal(recorder_count(&f->rec, "ADD "), 12);
@@ -210,6 +216,16 @@ static size_t watch_requests_from(const char *ns, const char *rv)
     return count_gets(ns, true, rv);
 }
 
+/* A watch closed within a second without events is itself a reason to
+   relist (client-go's rule): close the informer's watch only once it
+   has been open for longer, so that only the test's cause is at work. */
+static void close_watch_after_a_while(struct fixture *f)
+{
+    WAIT_UNTIL(watch_requests_from(f->ns, NULL) >= 1, EVENT_TIMEOUT_MS);
+    sleep_ms(1500);
+    json_decref(sim_control(&cluster, "close-watches", NULL));
+}
+
 /* Writes elsewhere move the global version while the fixture's
    namespace stays quiet, so the informer's version falls behind. */
 static void make_noise(char *other, size_t size)
@@ -238,10 +254,7 @@ static void compacted_history(struct fixture *f, const char *mode)
 
     make_noise(other, sizeof(other));
     json_decref(sim_control(&cluster, "compact", NULL));
-    /* A watch closed within a second without events is itself a reason
-       to relist; wait past that so only the 410 can cause it. */
-    sleep_ms(1100);
-    json_decref(sim_control(&cluster, "close-watches", NULL));
+    close_watch_after_a_while(f);
 
     WAIT_UNTIL(list_requests(f->ns) > lists, EVENT_TIMEOUT_MS);
     /* Expired is routine, not an error handlers hear of. */
@@ -301,12 +314,12 @@ static void test_bookmarks_spare_a_relist(void **state)
                             "{\"bookmark_interval\":60}"));
 
     json_decref(sim_control(&cluster, "compact", NULL));
-    sleep_ms(1100);
-    json_decref(sim_control(&cluster, "close-watches", NULL));
+    close_watch_after_a_while(f);
     create_pod(&cluster, f->ns, "after");
     assert_converges(f);
     assert_int_equal(list_requests(f->ns), 1);
     assert_true(watch_requests_from(f->ns, now) >= 1);
+    recorder_wait_count(&f->rec, "ADD ", 1, EVENT_TIMEOUT_MS);
     assert_int_equal(recorder_count(&f->rec, "ADD "), 1);
     delete_namespace(&cluster, other);
 }
@@ -335,7 +348,7 @@ static void test_requests_are_client_gos(void **state)
     assert_int_equal(kinf_informer_new(&inf, cluster.client, &opts, &err),
                      0);
     assert_int_equal(kinf_informer_start(inf, &err), 0);
-    assert_int_equal(kinf_informer_wait_for_sync(inf, SYNC_TIMEOUT_MS,
+    assert_int_equal(kinf_informer_wait_for_sync(inf, test_ms(SYNC_TIMEOUT_MS),
                                                  &err), 0);
     WAIT_UNTIL(watch_requests_from(f->ns, NULL) == 1, EVENT_TIMEOUT_MS);
     kinf_informer_free(inf);
@@ -383,7 +396,8 @@ static void test_delete_while_cut_off_is_a_tombstone(void **state)
     delete_pod(&cluster, f->ns, "doomed");
     create_pod(&cluster, f->ns, "born");
     json_decref(sim_control(&cluster, "compact", NULL));
-    sleep_ms(200);   /* the informer retries and fails meanwhile */
+    /* The informer retries and fails meanwhile. */
+    WAIT_UNTIL(recorder_count(&f->rec, "ERROR 503") > 0, EVENT_TIMEOUT_MS);
     json_decref(sim_control(&cluster, "reconnect", NULL));
 
     snprintf(prefix, sizeof(prefix), "TOMBSTONE %s/doomed ", f->ns);
@@ -394,7 +408,6 @@ static void test_delete_while_cut_off_is_a_tombstone(void **state)
     assert_false(len > 2 && strcmp(line + len - 2, " -") == 0);
     snprintf(prefix, sizeof(prefix), "ADD %s/born ", f->ns);
     recorder_wait(&f->rec, prefix, EVENT_TIMEOUT_MS);
-    assert_true(recorder_count(&f->rec, "ERROR 503") > 0);
     snprintf(prefix, sizeof(prefix), "DELETE %s/doomed", f->ns);
     assert_int_equal(recorder_count(&f->rec, prefix), 0);
     assert_converges(f);
@@ -427,35 +440,40 @@ static void test_late_handler_gets_synthetic_adds(void **state)
     recorder_check_chains(&f->late);
 }
 
-static void slow_add(const kinf_object *obj, bool initial, void *user_data)
+/* A handler stuck until the test lets it go (or a minute passes, so a
+   failed test cannot hang its teardown). */
+static void stuck_add(const kinf_object *obj, bool initial, void *user_data)
 {
+    atomic_int *gate = user_data;
+    int64_t until = now_ms() + 60000;
+
     (void)obj;
     (void)initial;
-    (void)user_data;
-    sleep_ms(1000);
+    while (!atomic_load(gate) && now_ms() < until)
+        sleep_ms(10);
 }
 
-/* A slow handler delays neither the other handlers nor the cache. */
+/* A stuck handler delays neither the other handlers nor the cache. */
 static void test_slow_handler_delays_no_one(void **state)
 {
     struct fixture *f = *state;
-    kinf_handler slow = KINF_HANDLER_INIT;
-    int64_t start;
+    kinf_handler stuck = KINF_HANDLER_INIT;
+    atomic_int gate = 0;
     char name[32];
 
-    slow.on_add = slow_add;
-    assert_int_equal(kinf_informer_add_handler(NULL, f->informer, &slow,
-                                               NULL, NULL), 0);
+    stuck.on_add = stuck_add;
+    assert_int_equal(kinf_informer_add_handler(NULL, f->informer, &stuck,
+                                               &gate, NULL), 0);
     fixture_start(f);
-    start = now_ms();
     for (int i = 0; i < 5; i++) {
         snprintf(name, sizeof(name), "p%d", i);
         create_pod(&cluster, f->ns, name);
     }
-    /* The slow handler needs 5 s for these; the others do not wait. */
-    WAIT_UNTIL(recorder_count(&f->rec, "ADD ") == 5, 3000);
-    WAIT_UNTIL(kinf_store_len(kinf_informer_store(f->informer)) == 5, 3000);
-    assert_true(now_ms() - start < 3000);
+    /* The stuck handler has not returned from its first add. */
+    recorder_wait_count(&f->rec, "ADD ", 5, EVENT_TIMEOUT_MS);
+    WAIT_UNTIL(kinf_store_len(kinf_informer_store(f->informer)) == 5,
+               EVENT_TIMEOUT_MS);
+    atomic_store(&gate, 1);
 }
 
 static void test_stop_during_watch_is_prompt(void **state)
@@ -465,12 +483,13 @@ static void test_stop_during_watch_is_prompt(void **state)
     int64_t took;
 
     fixture_start(f);
-    sleep_ms(300);   /* the watch is open and idle now */
+    WAIT_UNTIL(watch_requests_from(f->ns, NULL) >= 1, EVENT_TIMEOUT_MS);
+    sleep_ms(100);   /* the watch is open and idle now */
 
     start = now_ms();
     kinf_informer_stop(f->informer);
     took = now_ms() - start;
-    if (took >= 1000)
+    if (took >= test_ms(1000))
         fail_msg("stop took %lld ms", (long long)took);
 
     /* A stopped informer starts again and catches up. */

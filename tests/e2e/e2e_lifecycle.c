@@ -47,6 +47,7 @@ static kinf_informer *new_informer(void)
 struct pair {
     kinf_informer *inf;
     kinf_registration *reg[2];
+    atomic_int entered;
     atomic_int removed;
     atomic_int results[2];
 };
@@ -66,7 +67,12 @@ static void remove_other(const kinf_object *obj, bool initial, void *ud)
     /* Only the first add of each handler acts. */
     if (atomic_exchange(&s->pair->results[s->me], 1) != 0)
         return;
-    sleep_ms(50);   /* let both callbacks be running at once */
+    /* Both callbacks are running at once before either removes. The
+       test thread fails the test if this never happens. */
+    atomic_fetch_add(&s->pair->entered, 1);
+    for (int64_t until = now_ms() + test_ms(SYNC_MS);
+         atomic_load(&s->pair->entered) < 2 && now_ms() < until;)
+        sleep_ms(1);
     if (kinf_informer_remove_handler(s->pair->inf,
                                      s->pair->reg[other]) == 0)
         atomic_fetch_add(&s->pair->removed, 1);
@@ -166,7 +172,8 @@ static void test_stop_from_a_handler(void **state)
                      KINF_ESTOPPED);
     /* Stopped from a callback, it starts again from outside. */
     assert_int_equal(kinf_informer_start(s.inf, &err), 0);
-    assert_int_equal(kinf_informer_wait_for_sync(s.inf, SYNC_MS, &err), 0);
+    assert_int_equal(kinf_informer_wait_for_sync(s.inf, test_ms(SYNC_MS),
+                                                 &err), 0);
     kinf_informer_free(s.inf);
 }
 
@@ -204,7 +211,7 @@ static void test_add_handler_racing_start(void **state)
         assert_int_equal(kinf_informer_start(a.inf, &err), 0);
         pthread_join(t, NULL);
         /* Wherever it landed, the new handler gets a thread and syncs. */
-        if (kinf_informer_wait_for_sync(a.inf, SYNC_MS, &err) != 0)
+        if (kinf_informer_wait_for_sync(a.inf, test_ms(SYNC_MS), &err) != 0)
             fail_msg("round %d: %s", round, err.message);
         assert_true(kinf_registration_has_synced(a.reg));
         kinf_informer_free(a.inf);

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,20 @@ void sleep_ms(int64_t ms)
     struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
     nanosleep(&ts, NULL);
+}
+
+int64_t test_ms(int64_t ms)
+{
+    static atomic_int scale;
+
+    /* Read once; racing first callers store the same value. */
+    if (!atomic_load(&scale)) {
+        const char *env = getenv("KINF_TEST_TIME_SCALE");
+        int v = env ? atoi(env) : 1;
+
+        atomic_store(&scale, v > 0 ? v : 1);
+    }
+    return ms * atomic_load(&scale);
 }
 
 static void rm_rf(const char *dir)
@@ -272,7 +287,7 @@ void delete_pod(struct cluster *c, const char *ns, const char *name)
 
 void wait_pod_running(struct cluster *c, const char *ns, const char *name)
 {
-    int64_t deadline = now_ms() + 10000;
+    int64_t deadline = now_ms() + test_ms(10000);
     char path[256];
 
     snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods/%s", ns,
@@ -370,7 +385,7 @@ char *store_state(kinf_store *store)
 void assert_store_matches_server(kinf_informer *inf, const char *ns,
                                  int64_t timeout_ms)
 {
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = now_ms() + test_ms(timeout_ms);
     char *want = NULL;
     char *have = NULL;
 
@@ -481,41 +496,72 @@ static bool find_from(struct recorder *r, const char *prefix, size_t *at)
     return false;
 }
 
+/* Wait on the recorder's condition for at most 20 ms; lock held. */
+static void wait_changed(struct recorder *r)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 20 * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&r->changed, &r->lock, &ts);
+}
+
 size_t recorder_wait(struct recorder *r, const char *prefix,
                      int64_t timeout_ms)
 {
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = now_ms() + test_ms(timeout_ms);
     size_t at = 0;
     bool found;
 
     pthread_mutex_lock(&r->lock);
-    while (!(found = find_from(r, prefix, &at)) && now_ms() < deadline) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 20 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&r->changed, &r->lock, &ts);
-    }
+    while (!(found = find_from(r, prefix, &at)) && now_ms() < deadline)
+        wait_changed(r);
     pthread_mutex_unlock(&r->lock);
     if (!found) {
         recorder_dump(r);
         fail_msg("no notification '%s' within %lld ms", prefix,
-                 (long long)timeout_ms);
+                 (long long)test_ms(timeout_ms));
     }
     return at;
 }
 
-size_t recorder_count(struct recorder *r, const char *prefix)
+static size_t count_locked(struct recorder *r, const char *prefix)
 {
     size_t n = 0;
 
-    pthread_mutex_lock(&r->lock);
     for (size_t i = 0; i < r->count; i++)
         n += strncmp(r->lines[i], prefix, strlen(prefix)) == 0;
+    return n;
+}
+
+size_t recorder_wait_count(struct recorder *r, const char *prefix, size_t n,
+                           int64_t timeout_ms)
+{
+    int64_t deadline = now_ms() + test_ms(timeout_ms);
+    size_t have;
+
+    pthread_mutex_lock(&r->lock);
+    while ((have = count_locked(r, prefix)) < n && now_ms() < deadline)
+        wait_changed(r);
+    pthread_mutex_unlock(&r->lock);
+    if (have < n) {
+        recorder_dump(r);
+        fail_msg("%zu notifications '%s' within %lld ms, not %zu", have,
+                 prefix, (long long)test_ms(timeout_ms), n);
+    }
+    return have;
+}
+
+size_t recorder_count(struct recorder *r, const char *prefix)
+{
+    size_t n;
+
+    pthread_mutex_lock(&r->lock);
+    n = count_locked(r, prefix);
     pthread_mutex_unlock(&r->lock);
     return n;
 }

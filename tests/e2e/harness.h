@@ -84,6 +84,9 @@ kinf_handler recorder_handler(void);
    fails the test after timeout_ms. */
 size_t recorder_wait(struct recorder *r, const char *prefix,
                      int64_t timeout_ms);
+/* Wait until at least n lines start with prefix; returns how many do. */
+size_t recorder_wait_count(struct recorder *r, const char *prefix, size_t n,
+                           int64_t timeout_ms);
 size_t recorder_count(struct recorder *r, const char *prefix);
 size_t recorder_count_containing(struct recorder *r, const char *needle);
 /* Copy line i into buf. */
@@ -99,10 +102,14 @@ kinf_informer_options fast_options(const char *ns);
 
 int64_t now_ms(void);
 void sleep_ms(int64_t ms);
-/* Poll cond until true or fail after timeout_ms. */
+/* A deadline of ms stretched by $KINF_TEST_TIME_SCALE (default 1), so
+   that builds that run slowly (sanitizers, valgrind) get more time to
+   wait for things that will happen. Every wait in the harness uses it. */
+int64_t test_ms(int64_t ms);
+/* Poll cond until true or fail after timeout_ms (stretched). */
 #define WAIT_UNTIL(cond, timeout_ms)                                   \
     do {                                                               \
-        int64_t until_ = now_ms() + (timeout_ms);                      \
+        int64_t until_ = now_ms() + test_ms(timeout_ms);               \
         while (!(cond)) {                                              \
             if (now_ms() > until_)                                     \
                 fail_msg("timed out waiting for: %s", #cond);          \

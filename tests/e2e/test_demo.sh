@@ -46,7 +46,11 @@ trap 'sim_stop; rm -rf "$work" "$log"' EXIT
 sim_start "$work/sim" 2>/dev/null
 "$KINF_DEMO_BIN" --kubeconfig "$SIM_KUBECONFIG" 2>"$work/out" &
 pid=$!
-sleep 1
+# Signals are blocked before this line is logged; then one is sent.
+for ((i = 0; i < 300; i++)); do
+  grep -q 'caches synced' "$work/out" && break
+  sleep 0.1
+done
 kill -INT "$pid"
 status=0
 wait "$pid" || status=$?

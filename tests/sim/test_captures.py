@@ -258,16 +258,31 @@ def make_pod(client, namespace, name):
     return reply.json()
 
 
+def wait_phase(c, path, phase, timeout=20):
+    # Generous: the kubelet's steps come late on a loaded machine.
+    deadline = time.monotonic() + timeout
+    while c.get(path).json().get("status", {}).get("phase") != phase:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{path} never reached {phase}")
+        time.sleep(0.05)
+
+
+SETUP_PODS = (("capture-a", "p1"), ("capture-a", "p2"), ("capture-a", "p3"),
+              ("capture-b", "q1"), ("capture-b", "q2"), ("default", "demo"))
+
+
 def setup_objects(client):
     """The captures' cluster: capture-a/p1..p3, capture-b/q1,q2,
-    default/demo."""
+    default/demo, all Running (a late kubelet step would add MODIFIED
+    events to the watches that expect exact event lists)."""
     for ns in ("capture-a", "capture-b"):
         reply = client.post("/api/v1/namespaces", {"metadata": {"name": ns}})
         assert reply.status == 201, reply.body
-    for ns, name in (("capture-a", "p1"), ("capture-a", "p2"),
-                     ("capture-a", "p3"), ("capture-b", "q1"),
-                     ("capture-b", "q2"), ("default", "demo")):
+    for ns, name in SETUP_PODS:
         make_pod(client, ns, name)
+    for ns, name in SETUP_PODS:
+        wait_phase(client, f"/api/v1/namespaces/{ns}/pods/{name}",
+                   "Running")
 
 
 def t_version(c):
@@ -379,12 +394,18 @@ def t_watch_too_old(c):
         c.sim("config", {"watch_expired_mode": "event"})
 
 
-def wait_phase(c, path, phase):
-    for _ in range(100):
-        if c.get(path).json().get("status", {}).get("phase") == phase:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{path} never reached {phase}")
+def start_watch(port, path):
+    """A --watch helper process: one raw watch, its bytes on stdout."""
+    return subprocess.Popen([sys.executable, __file__, "--watch",
+                             str(port), path], stdout=subprocess.PIPE)
+
+
+def stop_watch(watch):
+    """Kill a helper still running, so that a stuck watch (or a failed
+    check) cannot leave it behind or hang the test."""
+    if watch.poll() is None:
+        watch.kill()
+        watch.communicate()
 
 
 def t_watch_bookmarks(c):
@@ -392,19 +413,23 @@ def t_watch_bookmarks(c):
     bookmarks and a timeout; our kubelet adds its status updates."""
     rv = c.get("/api/v1/namespaces/capture-a/pods").json()["metadata"][
         "resourceVersion"]
-    watch = subprocess.Popen(
-        [sys.executable, __file__, "--watch", str(c.port),
-         f"/api/v1/namespaces/capture-a/pods?watch=1&allowWatchBookmarks="
-         f"true&resourceVersion={rv}&timeoutSeconds=4"],
-        stdout=subprocess.PIPE)
-    time.sleep(0.3)
-    make_pod(c, "capture-a", "w1")
-    path = "/api/v1/namespaces/capture-a/pods/w1"
-    wait_phase(c, path, "Running")
-    c.request("PATCH", path, {"metadata": {"labels": {"touched": "yes"}}},
-              content_type="application/merge-patch+json")
-    assert c.request("DELETE", path).status == 200
-    out, _ = watch.communicate(timeout=15)
+    # The pre-timeout bookmark comes 1 s before the timeout; the whole
+    # pod story must fit before it, even on a slow or loaded machine.
+    watch = start_watch(
+        c.port, f"/api/v1/namespaces/capture-a/pods?watch=1&"
+        f"allowWatchBookmarks=true&resourceVersion={rv}&timeoutSeconds=10")
+    try:
+        time.sleep(0.3)
+        make_pod(c, "capture-a", "w1")
+        path = "/api/v1/namespaces/capture-a/pods/w1"
+        wait_phase(c, path, "Running")
+        c.request("PATCH", path,
+                  {"metadata": {"labels": {"touched": "yes"}}},
+                  content_type="application/merge-patch+json")
+        assert c.request("DELETE", path).status == 200
+        out = watch.communicate(timeout=30)[0]
+    finally:
+        stop_watch(watch)
     reply = parse_reply(out)
     events = check_framing(reply)
     assert reply.terminated, "timeoutSeconds must end the stream cleanly"
@@ -495,14 +520,26 @@ def t_tls(c):
     assert c.get("/api/v1/namespaces", tls=True, token=None).status == 403
 
 
+def close_watch(c, abrupt):
+    """close-watches until it closes one: the helper's watch may take a
+    while to open on a loaded machine."""
+    deadline = time.monotonic() + 10
+    while c.sim("close-watches", {"abrupt": abrupt})["closed"] < 1:
+        assert time.monotonic() < deadline, \
+            "close-watches found no open watch in 10 s"
+        time.sleep(0.05)
+
+
 def t_close_and_disconnect(c):
     base = "/api/v1/namespaces/capture-b/pods?watch=1&resourceVersion=0"
     for abrupt in (False, True):
-        watch = subprocess.Popen([sys.executable, __file__, "--watch",
-                                  str(c.port), base], stdout=subprocess.PIPE)
-        time.sleep(0.5)
-        assert c.sim("close-watches", {"abrupt": abrupt})["closed"] >= 1
-        reply = parse_reply(watch.communicate(timeout=10)[0])
+        watch = start_watch(c.port, base)
+        try:
+            close_watch(c, abrupt)
+            out = watch.communicate(timeout=30)[0]
+        finally:
+            stop_watch(watch)
+        reply = parse_reply(out)
         assert reply.terminated is not abrupt, f"abrupt={abrupt}"
         assert len(check_framing(reply)) == 2
     c.sim("disconnect")
@@ -545,6 +582,7 @@ def watch_main(port, path):
     """Helper mode: one raw watch request, its bytes to stdout."""
     client = Client(int(port), None, None)
     sock = client._connect(False, False)
+    sock.settimeout(60)  # watches idle for up to 9 s; the test kills us
     sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
                  f"Authorization: Bearer {TOKEN}\r\n\r\n".encode())
     while True:
@@ -569,7 +607,6 @@ def main():
         except BaseException:
             proc.kill()
             raise
-        time.sleep(0.5)  # let the kubelet finish with the new pods
         return sim_testing.run_checks("test_captures", proc, CHECKS,
                                       client)
 

@@ -43,12 +43,14 @@ kc() {
     timeout 30 kubectl "$@"
 }
 
-# Start the server; its one stdout line says where it listens.
+# Start the server; its one stdout line says where it listens (30 s:
+# a loaded machine can be slow to start Python and make the certificates).
 "$python" "$here/kubesim.py" --dir "$work/sim" --kubelet-delay 0.2 \
     >"$work/server.out" 2>"$work/server.err" &
 server_pid=$!
-for _ in $(seq 1 100); do
+for _ in $(seq 1 300); do
     [ -s "$work/server.out" ] && break
+    kill -0 "$server_pid" 2>/dev/null || break
     sleep 0.1
 done
 if ! grep -q '^kubesim listening on https://' "$work/server.out"; then
@@ -87,19 +89,36 @@ pod_is_not_found() {
     echo "$out" | grep -q NotFound
 }
 
+# watch_shows_pod PID: the get -w running as PID prints the pod within
+# 30 s (a cold kubectl on a loaded machine is slow); then stop it.
+watch_shows_pod() {
+    local pid=$1 found=1
+    for _ in $(seq 1 300); do
+        if grep -q '^nginx ' "$work/watch.out"; then
+            found=0
+            break
+        fi
+        sleep 0.1
+    done
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    cat "$work/watch.out"
+    return $found
+}
+
 # lifecycle LABEL KUBECTL-ARGS...: the whole pod story with one kubeconfig.
 lifecycle() {
     local label=$1
     shift
     check "$label: get pods -A" kc "$@" get pods -A
     check "$label: get namespaces" lists_system_namespaces "$@"
-    timeout 5 kubectl "$@" get pods -w >"$work/watch.out" 2>&1 &
+    # The timeout only bounds a stuck watch; watch_shows_pod ends it.
+    timeout 60 kubectl "$@" get pods -w >"$work/watch.out" 2>&1 &
     local watch_pid=$!
     sleep 1
     check "$label: apply" kc "$@" apply --validate=false -f "$work/pod.yaml"
     check "$label: pod exists" kc "$@" get pod nginx
-    wait "$watch_pid"
-    check "$label: get -w shows the pod" grep -q '^nginx ' "$work/watch.out"
+    check "$label: get -w shows the pod" watch_shows_pod "$watch_pid"
     check "$label: delete waits for removal" \
         kc "$@" delete -f "$work/pod.yaml"
     check "$label: get after delete is NotFound" pod_is_not_found "$@"
