@@ -13,6 +13,7 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "hashmap.h"
 #include "internal.h"
 
 /* One parsed kubeconfig file. Every path in it is absolute so that
@@ -41,6 +42,11 @@ struct kc_section {
 
 enum { SEC_CLUSTERS, SEC_USERS, SEC_CONTEXTS, SEC_COUNT };
 
+/* Kubeconfig files hold a few kilobytes, nested a few levels; these
+   bounds only stop a broken or hostile file from costing minutes. */
+#define KUBECONFIG_MAX_BYTES (64 << 20)
+#define KUBECONFIG_MAX_DEPTH 100
+
 static const struct kc_section sections[SEC_COUNT] = {
     { "clusters", "cluster" },
     { "users", "user" },
@@ -68,31 +74,56 @@ static int fail(kinf_error *err, const struct kc_file *f,
                 const yaml_node_t *node, const char *fmt, ...)
     KINF__PRINTF(4, 5);
 
-static int fail(kinf_error *err, const struct kc_file *f,
-                const yaml_node_t *node, const char *fmt, ...)
+/* The message names the file, and the position of mark when given. */
+static int vfail_at(kinf_error *err, const struct kc_file *f,
+                    const yaml_mark_t *mark, const char *fmt, va_list ap)
 {
     char msg[896];
-    va_list ap;
     int line;
     int column;
 
     if (!err)
         return KINF_ECONFIG;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-
-    if (!node) {
+    if (!mark) {
         kinf__error(err, KINF_ECONFIG, "%s: %s", f->path, msg);
         return KINF_ECONFIG;
     }
-    line = (int)node->start_mark.line + 1;
-    column = (int)node->start_mark.column + 1;
+    line = (int)mark->line + 1;
+    column = (int)mark->column + 1;
     kinf__error(err, KINF_ECONFIG, "%s:%d:%d: %s", f->path, line, column,
                 msg);
     err->line = line;
     err->column = column;
     return KINF_ECONFIG;
+}
+
+static int fail(kinf_error *err, const struct kc_file *f,
+                const yaml_node_t *node, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = vfail_at(err, f, node ? &node->start_mark : NULL, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+static int fail_at(kinf_error *err, const struct kc_file *f,
+                   const yaml_mark_t *mark, const char *fmt, ...)
+    KINF__PRINTF(4, 5);
+
+static int fail_at(kinf_error *err, const struct kc_file *f,
+                   const yaml_mark_t *mark, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = vfail_at(err, f, mark, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 static const char *sval(const yaml_node_t *node)
@@ -428,30 +459,13 @@ static int syntax_error(const struct kc_file *f, const yaml_parser_t *p,
     return KINF_ECONFIG;
 }
 
-/* Is name already used by an element of list before index? */
-static bool name_taken(yaml_document_t *doc, yaml_node_t *list,
-                       size_t index, const yaml_node_t *name)
-{
-    size_t i;
-
-    for (i = 0; i < index; i++) {
-        yaml_node_t *item = yaml_document_get_node(
-            doc, list->data.sequence.items.start[i]);
-        yaml_node_t *other = map_get(doc, item, "name");
-
-        if (other && other->type == YAML_SCALAR_NODE &&
-            other->data.scalar.length == name->data.scalar.length &&
-            memcmp(sval(other), sval(name), name->data.scalar.length) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
 /* Shape checks that every element of a named list must pass, whichever
-   context is used later: lookups by name rely on them. */
+   context is used later: lookups by name rely on them. names holds the
+   names of the elements before this one (a map, so that a file with many
+   entries is checked in linear time). */
 static int check_item(struct kc_file *f, const struct kc_section *s,
-                      yaml_node_t *list, size_t index, kinf_error *err)
+                      yaml_node_t *list, size_t index,
+                      struct kinf__map *names, kinf_error *err)
 {
     yaml_node_t *item = yaml_document_get_node(
         &f->doc, list->data.sequence.items.start[index]);
@@ -469,10 +483,17 @@ static int check_item(struct kc_file *f, const struct kc_section *s,
         return fail(err, f, item, "%s[%zu].name: missing", s->list,
                     index);
     }
-    if (name_taken(&f->doc, list, index, name)) {
+    /* Names are compared as C strings from here on. */
+    if (strlen(sval(name)) != name->data.scalar.length) {
+        return fail(err, f, name, "%s[%zu].name: contains a NUL character",
+                    s->list, index);
+    }
+    if (kinf__map_get(names, sval(name))) {
         return fail(err, f, name, "%s[%zu].name: duplicate name \"%s\"",
                     s->list, index, sval(name));
     }
+    if (kinf__map_put(names, sval(name), item, NULL) < 0)
+        return oom(err);
 
     body = map_get(&f->doc, item, s->body);
     if (body && body->type != YAML_MAPPING_NODE) {
@@ -486,9 +507,10 @@ static int check_section(struct kc_file *f, const struct kc_section *s,
                          kinf_error *err)
 {
     yaml_node_t *list = map_get(&f->doc, f->root, s->list);
+    struct kinf__map *names;
     size_t count;
     size_t i;
-    int rc;
+    int rc = 0;
 
     /* "users:" with no value, or "users: null": no users (BC-19) */
     if (!list)
@@ -496,26 +518,120 @@ static int check_section(struct kc_file *f, const struct kc_section *s,
     if (list->type != YAML_SEQUENCE_NODE)
         return fail(err, f, list, "%s: not a list", s->list);
 
+    names = kinf__map_new();
+    if (!names)
+        return oom(err);
     count = (size_t)(list->data.sequence.items.top -
                      list->data.sequence.items.start);
-    for (i = 0; i < count; i++) {
-        rc = check_item(f, s, list, i, err);
-        if (rc < 0)
-            return rc;
+    for (i = 0; i < count && rc == 0; i++)
+        rc = check_item(f, s, list, i, names, err);
+    kinf__map_free(names, NULL);
+    return rc;
+}
+
+/* Read all of fp, refusing more than KUBECONFIG_MAX_BYTES. */
+static int read_all(char **out, size_t *out_len, const struct kc_file *f,
+                    FILE *fp, kinf_error *err)
+{
+    size_t cap = 16384;
+    size_t len = 0;
+    char *buf = malloc(cap);
+    char *grown;
+
+    if (!buf)
+        return oom(err);
+    for (;;) {
+        len += fread(buf + len, 1, cap - len, fp);
+        if (len < cap)
+            break;
+        if (len > KUBECONFIG_MAX_BYTES) {
+            free(buf);
+            return fail(err, f, NULL, "larger than %d MiB",
+                        KUBECONFIG_MAX_BYTES >> 20);
+        }
+        /* One byte past the limit tells a file of exactly the limit. */
+        cap = cap * 2 > KUBECONFIG_MAX_BYTES ? KUBECONFIG_MAX_BYTES + 1
+                                             : cap * 2;
+        grown = realloc(buf, cap);
+        if (!grown) {
+            free(buf);
+            return oom(err);
+        }
+        buf = grown;
     }
+    if (ferror(fp)) {
+        free(buf);
+        return kinf__error(err, KINF_ECONFIG, "%s: cannot read kubeconfig",
+                           f->path);
+    }
+    *out = buf;
+    *out_len = len;
     return 0;
+}
+
+/* Refuse nesting deeper than KUBECONFIG_MAX_DEPTH before building the
+   document: libyaml's loader takes time quadratic in the depth, so a
+   400 KB file of brackets would cost minutes. */
+static int check_depth(const struct kc_file *f, const char *buf, size_t len,
+                       kinf_error *err)
+{
+    yaml_parser_t parser;
+    yaml_event_t event;
+    int depth = 0;
+    int rc = 0;
+
+    if (!yaml_parser_initialize(&parser))
+        return oom(err);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+    for (;;) {
+        yaml_event_type_t type;
+
+        if (!yaml_parser_parse(&parser, &event)) {
+            rc = syntax_error(f, &parser, err);
+            break;
+        }
+        type = event.type;
+        if (type == YAML_SEQUENCE_START_EVENT ||
+            type == YAML_MAPPING_START_EVENT) {
+            if (++depth > KUBECONFIG_MAX_DEPTH) {
+                rc = fail_at(err, f, &event.start_mark,
+                             "nested more than %d levels deep",
+                             KUBECONFIG_MAX_DEPTH);
+            }
+        } else if (type == YAML_SEQUENCE_END_EVENT ||
+                   type == YAML_MAPPING_END_EVENT) {
+            depth--;
+        }
+        yaml_event_delete(&event);
+        if (rc < 0 || type == YAML_STREAM_END_EVENT)
+            break;
+    }
+    yaml_parser_delete(&parser);
+    return rc;
 }
 
 static int file_parse(struct kc_file *f, FILE *fp, kinf_error *err)
 {
     yaml_parser_t parser;
     yaml_node_t *root;
-    int rc = 0;
+    char *buf = NULL;
+    size_t len = 0;
+    int rc;
     int i;
 
-    if (!yaml_parser_initialize(&parser))
+    rc = read_all(&buf, &len, f, fp, err);
+    if (rc < 0)
+        return rc;
+    rc = check_depth(f, buf, len, err);
+    if (rc < 0) {
+        free(buf);
+        return rc;
+    }
+    if (!yaml_parser_initialize(&parser)) {
+        free(buf);
         return oom(err);
-    yaml_parser_set_input_file(&parser, fp);
+    }
+    yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
     if (!yaml_parser_load(&parser, &f->doc)) {
         rc = syntax_error(f, &parser, err);
         goto out;
@@ -539,6 +655,7 @@ static int file_parse(struct kc_file *f, FILE *fp, kinf_error *err)
 
 out:
     yaml_parser_delete(&parser);
+    free(buf);
     return rc;
 }
 

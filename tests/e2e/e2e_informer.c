@@ -17,6 +17,7 @@ struct fixture {
     struct recorder late;       /* for a handler added after sync */
     kinf_informer *informer;
     kinf_registration *reg;
+    atomic_int gate;            /* lets a stuck handler go; outlives it */
 };
 
 /* Runs before each test: a namespace, an informer and its recorder.
@@ -54,6 +55,7 @@ static int fixture_teardown(void **state)
 {
     struct fixture *f = *state;
 
+    atomic_store(&f->gate, 1);   /* a failed test may have left it shut */
     kinf_informer_free(f->informer);
     delete_namespace(&cluster, f->ns);
     recorder_free(&f->rec);
@@ -458,12 +460,11 @@ static void test_slow_handler_delays_no_one(void **state)
 {
     struct fixture *f = *state;
     kinf_handler stuck = KINF_HANDLER_INIT;
-    atomic_int gate = 0;
     char name[32];
 
     stuck.on_add = stuck_add;
     assert_int_equal(kinf_informer_add_handler(NULL, f->informer, &stuck,
-                                               &gate, NULL), 0);
+                                               &f->gate, NULL), 0);
     fixture_start(f);
     for (int i = 0; i < 5; i++) {
         snprintf(name, sizeof(name), "p%d", i);
@@ -473,7 +474,7 @@ static void test_slow_handler_delays_no_one(void **state)
     recorder_wait_count(&f->rec, "ADD ", 5, EVENT_TIMEOUT_MS);
     WAIT_UNTIL(kinf_store_len(kinf_informer_store(f->informer)) == 5,
                EVENT_TIMEOUT_MS);
-    atomic_store(&gate, 1);
+    atomic_store(&f->gate, 1);
 }
 
 static void test_stop_during_watch_is_prompt(void **state)

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <kinformer/config.h>
@@ -1295,6 +1296,108 @@ static void test_bad_names(void **state)
     assert_contains(err.message, "users[0].name: missing");
 }
 
+/* A NUL inside a name would make two different names look equal. */
+static void test_name_with_nul(void **state)
+{
+    struct fixture *fx = *state;
+    static const char yaml[] =
+        HEAD "current-context: c1\n" CTX_C1 USER_U1
+        "clusters:\n"
+        "- name: \"k1\\0a\"\n"
+        "  cluster: {server: \"https://one\"}\n";
+    const char *path = write_file(fx, "nul", yaml);
+    kinf_error err;
+
+    expect_error_at(path, yaml, "\"k1", &err);
+    assert_contains(err.message, "clusters[0].name: contains a NUL");
+}
+
+/* Many entries: a duplicate at the very end is still found, and the
+   check is linear (a pairwise one took minutes on this many). */
+static void test_many_entries(void **state)
+{
+    struct fixture *fx = *state;
+    enum { N = 40000 };
+    size_t cap = (size_t)N * 64 + 256;
+    char *yaml = malloc(cap);
+    size_t len = 0;
+    time_t started = time(NULL);
+    const char *path;
+    kinf_error err;
+
+    assert_non_null(yaml);
+    len += (size_t)snprintf(yaml + len, cap - len,
+                            HEAD "current-context: c1\n" CTX_C1 USER_U1
+                            "clusters:\n");
+    for (int i = 0; i <= N; i++) {
+        len += (size_t)snprintf(yaml + len, cap - len,
+                                "- name: k%d\n"
+                                "  cluster: {server: \"https://x\"}\n",
+                                i == N ? 1 : i);
+    }
+    path = write_file(fx, "many", yaml);
+    expect_error(path, NULL, path, &err);
+    assert_contains(err.message, "clusters[40000].name: duplicate name");
+    free(yaml);
+    /* Generous: about 0.2 s here, where the pairwise check took 3 min. */
+    assert_true(time(NULL) - started < 60);
+}
+
+/* Deep nesting is refused where it passes the limit, before libyaml
+   builds the document (which takes time quadratic in the depth). */
+static void test_deep_nesting(void **state)
+{
+    struct fixture *fx = *state;
+    enum { DEPTH = 1000000 };
+    static const char head[] = HEAD "clusters: ";
+    size_t len = sizeof(head) - 1;
+    char *yaml = malloc(len + 2 * DEPTH + 2);
+    const char *path;
+    kinf_error err;
+
+    assert_non_null(yaml);
+    memcpy(yaml, head, len);
+    memset(yaml + len, '[', DEPTH);
+    memset(yaml + len + DEPTH, ']', DEPTH);
+    memcpy(yaml + len + 2 * DEPTH, "\n", 2);
+    path = write_file(fx, "deep", yaml);
+    free(yaml);
+    expect_error(path, NULL, path, &err);
+    assert_contains(err.message, "nested more than 100 levels deep");
+    /* The top-level mapping is level 1 and the first bracket level 2,
+       so the 100th bracket (level 101) is the one refused. */
+    assert_int_equal(err.line, 3);
+    assert_int_equal(err.column, (int)strlen("clusters: ") + 100);
+}
+
+/* A file past 64 MiB is refused without parsing it; one of exactly
+   64 MiB is read. */
+static void test_huge_file(void **state)
+{
+    struct fixture *fx = *state;
+    size_t limit = (size_t)64 << 20;
+    char *yaml = malloc(limit + 2);
+    const char *path;
+    kinf_error err;
+
+    assert_non_null(yaml);
+    /* A valid config padded with a comment to the wanted size. */
+    strcpy(yaml, HEAD "#");
+    memset(yaml + strlen(yaml), 'x', limit + 1 - strlen(yaml));
+    yaml[limit] = '\n';
+    yaml[limit + 1] = '\0';
+    path = write_file(fx, "huge", yaml);
+    expect_error(path, NULL, path, &err);
+    assert_contains(err.message, "larger than 64 MiB");
+
+    yaml[limit - 1] = '\n';
+    yaml[limit] = '\0';
+    path = write_file(fx, "limit", yaml);
+    free(yaml);
+    expect_error(path, NULL, path, &err);
+    assert_contains(err.message, "no current-context");
+}
+
 /* ---- API edges -------------------------------------------------------- */
 
 static void test_api_edges(void **state)
@@ -1394,6 +1497,10 @@ int main(void)
         T(test_null_sections),
         T(test_section_wrong_type),
         T(test_bad_names),
+        T(test_name_with_nul),
+        T(test_many_entries),
+        T(test_deep_nesting),
+        T(test_huge_file),
         T(test_api_edges),
         T(test_error_cleared_on_success),
     };
