@@ -1,11 +1,42 @@
 /* SPDX-License-Identifier: MIT */
 /* e2e_client.c - auth, TLS and error answers over real sockets */
+#define _GNU_SOURCE             /* RTLD_NEXT */
+#include <dlfcn.h>
+#include <netdb.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
+
+/* ---- a name server that does not answer ------------------------------ */
+
+#define SLOW_DNS_SUFFIX ".slow-dns.test"
+#define SLOW_DNS_MS 20000
+
+static atomic_int slow_lookups;
+
+/* Lookups of *.slow-dns.test hang for SLOW_DNS_MS, as with a resolver
+   that does not answer; every other name goes to the C library. This
+   executable exports its symbols (meson.build), so libcurl's resolver
+   thread calls this definition. */
+int getaddrinfo(const char *node, const char *service,
+                const struct addrinfo *hints, struct addrinfo **res)
+{
+    int (*next)(const char *, const char *, const struct addrinfo *,
+                struct addrinfo **);
+    size_t len = node ? strlen(node) : 0;
+    size_t suffix = strlen(SLOW_DNS_SUFFIX);
+
+    if (len > suffix && strcmp(node + len - suffix, SLOW_DNS_SUFFIX) == 0) {
+        atomic_fetch_add(&slow_lookups, 1);
+        sleep_ms(SLOW_DNS_MS);
+        return EAI_AGAIN;
+    }
+    *(void **)&next = dlsym(RTLD_NEXT, "getaddrinfo");
+    return next(node, service, hints, res);
+}
 
 static char token[256];
 
@@ -430,6 +461,38 @@ static void test_label_selector(void **state)
     delete_namespace(&cluster, ns);
 }
 
+/* A stop while a name lookup hangs returns at once: libcurl must not
+   wait for its resolver thread (CURLOPT_QUICK_EXIT). */
+static void test_stop_during_slow_name_lookup(void **state)
+{
+    kinf_informer_options opts = fast_options("default");
+    kinf_informer *inf = NULL;
+    kinf_client *client;
+    kinf_error err;
+    int64_t start;
+    int64_t took;
+
+    (void)state;
+    skip_unless_sim();
+    client = client_for(cluster_lines("https://api" SLOW_DNS_SUFFIX ":6443",
+                                      true, NULL),
+                        token_lines(token), &err);
+    assert_non_null(client);
+    assert_int_equal(kinf_informer_new(&inf, client, &opts, &err), 0);
+    assert_int_equal(kinf_informer_start(inf, &err), 0);
+    /* The informer's first list is stuck in the lookup. */
+    WAIT_UNTIL(atomic_load(&slow_lookups) >= 1, 10000);
+    sleep_ms(100);
+
+    start = now_ms();
+    kinf_informer_stop(inf);
+    took = now_ms() - start;
+    if (took >= test_ms(1000))
+        fail_msg("stop took %lld ms during a name lookup", (long long)took);
+    kinf_informer_free(inf);
+    kinf_client_free(client);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -444,6 +507,7 @@ int main(void)
         cmocka_unit_test(test_informer_reports_errors),
         cmocka_unit_test(test_any_resource),
         cmocka_unit_test(test_label_selector),
+        cmocka_unit_test(test_stop_during_slow_name_lookup),
     };
 
     return cmocka_run_group_tests(tests, group_setup, cluster_group_teardown);
