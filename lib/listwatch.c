@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* listwatch.c - paths, paginated lists and streaming watches */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <kinformer/store.h>
 
-#include "listwatch.h"
 #include "internal.h"
+#include "listwatch.h"
+#include "object.h"
 
 /* Bounds on one list, against a server that never stops answering. */
 #define LIST_MAX_BYTES ((size_t)4 << 30)
@@ -87,27 +89,204 @@ void kinf__list_clear(struct kinf__list *list)
     memset(list, 0, sizeof(*list));
 }
 
-static int append_items(struct kinf__list *list, const json_t *items,
-                        const char *url, kinf_error *err)
+static int reserve_items(struct kinf__list *list, size_t extra,
+                         kinf_error *err)
 {
-    size_t n = json_array_size(items);
-    size_t i;
+    size_t cap = list->cap ? list->cap : 64;
+    kinf_object **grown;
+
+    if (list->count + extra <= list->cap)
+        return 0;
+    while (cap < list->count + extra) {
+        cap *= 2;
+    }
+    grown = realloc(list->items, cap * sizeof(*grown));
+    if (!grown)
+        return kinf__error(err, KINF_ENOMEM, "out of memory");
+    list->items = grown;
+    list->cap = cap;
+    return 0;
+}
+
+/* Drop the items appended after the first keep. */
+static void truncate_items(struct kinf__list *list, size_t keep)
+{
+    while (list->count > keep) {
+        kinf_object_unref(list->items[--list->count]);
+    }
+}
+
+/* ---- list answers, walked member by member ---------------------------
+ *
+ * A list answer is one JSON object whose items are most of its bytes.
+ * Parsing it whole would hold every item as a jansson tree at once and
+ * then print each item again to keep its text. Instead the answer is
+ * walked: jansson parses one value at a time and reports where it ended
+ * (JSON_DISABLE_EOF_CHECK), so each item keeps the bytes the server sent
+ * and its tree is freed at once. This code only steps over the commas,
+ * colons and brackets between values. Anything it does not follow makes
+ * it give up (WALK_GIVE_UP), and the answer is parsed whole instead,
+ * which also words the error when the answer is bad.
+ */
+#define WALK_GIVE_UP 1
+
+static size_t skip_space(const char *s, size_t pos, size_t len)
+{
+    while (pos < len && (s[pos] == ' ' || s[pos] == '\t' || s[pos] == '\n' ||
+                         s[pos] == '\r')) {
+        pos++;
+    }
+    return pos;
+}
+
+/* The JSON value at s[*pos]; *pos moves past it. */
+static json_t *value_at(const char *s, size_t len, size_t *pos)
+{
+    json_error_t jerr;
+    json_t *v = json_loadb(s + *pos, len - *pos,
+                           JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK, &jerr);
+
+    if (v && (jerr.position <= 0 || (size_t)jerr.position > len - *pos)) {
+        json_decref(v);
+        return NULL;
+    }
+    if (v)
+        *pos += (size_t)jerr.position;
+    return v;
+}
+
+/* The items array (or null) at s[*pos]. */
+static int walk_items(struct kinf__list *list, const char *s, size_t len,
+                      size_t *pos, kinf_error *err)
+{
+    size_t p = *pos;
     int rc;
 
-    if (list->count + n > list->cap) {
-        size_t cap = list->cap ? list->cap : 64;
-        kinf_object **grown;
+    if (p < len && s[p] == 'n') {
+        json_t *null = value_at(s, len, &p);
+        bool ok = json_is_null(null);
 
-        while (cap < list->count + n) {
-            cap *= 2;
-        }
-        grown = realloc(list->items, cap * sizeof(*grown));
-        if (!grown)
-            return kinf__error(err, KINF_ENOMEM, "out of memory");
-        list->items = grown;
-        list->cap = cap;
+        json_decref(null);
+        *pos = p;
+        return ok ? 0 : WALK_GIVE_UP;
     }
-    for (i = 0; i < n; i++) {
+    if (p >= len || s[p] != '[')
+        return WALK_GIVE_UP;
+    p = skip_space(s, p + 1, len);
+    if (p < len && s[p] == ']') {
+        *pos = p + 1;
+        return 0;
+    }
+    for (;;) {
+        size_t start = p;
+        json_t *item;
+
+        if (p >= len || s[p] != '{')
+            return WALK_GIVE_UP;
+        item = value_at(s, len, &p);
+        if (!item)
+            return WALK_GIVE_UP;
+        rc = reserve_items(list, 1, err);
+        if (rc == 0) {
+            rc = kinf__object_new_parsed(&list->items[list->count], item,
+                                         s + start, p - start, err);
+        }
+        json_decref(item);
+        if (rc == KINF_ENOMEM)
+            return rc;
+        if (rc < 0)
+            return WALK_GIVE_UP;
+        list->count++;
+        p = skip_space(s, p, len);
+        if (p < len && s[p] == ']') {
+            *pos = p + 1;
+            return 0;
+        }
+        if (p >= len || s[p] != ',')
+            return WALK_GIVE_UP;
+        p = skip_space(s, p + 1, len);
+    }
+}
+
+/* Walk the answer's members; *metadata gets its metadata (a new
+   reference, or NULL). */
+static int walk_list(struct kinf__list *list, json_t **metadata,
+                     const char *s, size_t len, kinf_error *err)
+{
+    size_t p = skip_space(s, 0, len);
+    bool have_items = false;
+    int rc = 0;
+
+    *metadata = NULL;
+    /* jansson reports positions as int. */
+    if (len > INT_MAX || p >= len || s[p] != '{')
+        return WALK_GIVE_UP;
+    p = skip_space(s, p + 1, len);
+    while (rc == 0) {
+        json_t *key = NULL;
+        const char *name;
+
+        if (p < len && s[p] == '"')
+            key = value_at(s, len, &p);
+        name = json_string_value(key);
+        p = skip_space(s, p, len);
+        if (!name || p >= len || s[p] != ':') {
+            json_decref(key);
+            return WALK_GIVE_UP;
+        }
+        p = skip_space(s, p + 1, len);
+        if (strcmp(name, "items") == 0) {
+            rc = have_items ? WALK_GIVE_UP
+                            : walk_items(list, s, len, &p, err);
+            have_items = true;
+        } else {
+            json_t *value = value_at(s, len, &p);
+
+            if (!value || (strcmp(name, "metadata") == 0 && *metadata)) {
+                rc = WALK_GIVE_UP;
+                json_decref(value);
+            } else if (strcmp(name, "metadata") == 0) {
+                *metadata = value;
+            } else {
+                json_decref(value);
+            }
+        }
+        json_decref(key);
+        p = skip_space(s, p, len);
+        if (rc == 0 && p < len && s[p] == '}')
+            break;
+        if (rc == 0 && (p >= len || s[p] != ','))
+            rc = WALK_GIVE_UP;
+        p = skip_space(s, p + 1, len);
+    }
+    if (rc == 0 && (!have_items || skip_space(s, p + 1, len) != len))
+        rc = WALK_GIVE_UP;
+    return rc;
+}
+
+/* The answer parsed whole: the way for layouts the walk does not
+   follow, and the one that words what is wrong with a bad answer. */
+static int parse_list(struct kinf__list *list, json_t **metadata,
+                      const char *s, size_t len, const char *url,
+                      kinf_error *err)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(s, len, 0, &jerr);
+    json_t *items = json_object_get(root, "items");
+    size_t n = json_array_size(items);
+    int rc = 0;
+
+    if (!json_is_object(root) ||
+        !(json_is_array(items) || json_is_null(items))) {
+        rc = kinf__error(err, KINF_EPROTOCOL,
+                         "GET %s: answer is not a list: %s", url,
+                         root ? "no \"items\" array" : jerr.text);
+        kinf__error_request(err, "GET", url);
+        json_decref(root);
+        return rc;
+    }
+    rc = reserve_items(list, n, err);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
         rc = kinf_object_new_from_json(&list->items[list->count],
                                        json_array_get(items, i), err);
         if (rc < 0) {
@@ -115,11 +294,49 @@ static int append_items(struct kinf__list *list, const json_t *items,
                         rc == KINF_ENOMEM ? "out of memory"
                                           : "not a JSON object");
             kinf__error_request(err, "GET", url);
-            return rc;
+        } else {
+            list->count++;
         }
-        list->count++;
     }
-    return 0;
+    *metadata = json_incref(json_object_get(root, "metadata"));
+    json_decref(root);
+    return rc;
+}
+
+int kinf__list_add_page(struct kinf__list *list, const char *body,
+                        size_t len, const char *url, char **next,
+                        kinf_error *err)
+{
+    json_t *meta = NULL;
+    const char *rv;
+    const char *cont;
+    size_t before = list->count;
+    int rc;
+
+    *next = NULL;
+    rc = walk_list(list, &meta, body, len, err);
+    if (rc == WALK_GIVE_UP) {
+        truncate_items(list, before);
+        json_decref(meta);
+        rc = parse_list(list, &meta, body, len, url, err);
+    }
+    rv = json_string_value(json_object_get(meta, "resourceVersion"));
+    cont = json_string_value(json_object_get(meta, "continue"));
+    if (rc == 0 && !list->resource_version && rv) {
+        list->resource_version = strdup(rv);
+        if (!list->resource_version)
+            rc = kinf__error(err, KINF_ENOMEM, "out of memory");
+    }
+    /* A lost continue token would end the list early, silently. */
+    if (rc == 0 && cont && *cont) {
+        *next = strdup(cont);
+        if (!*next)
+            rc = kinf__error(err, KINF_ENOMEM, "out of memory");
+    }
+    if (rc < 0)
+        truncate_items(list, before);
+    json_decref(meta);
+    return rc;
 }
 
 /* One page: GET path+query, parse, append; *next gets "continue". */
@@ -133,12 +350,6 @@ static int list_page(kinf_client *client, const char *path,
     char *full = kinf__asprintf("%s%s", path, q->text ? q->text : "");
     char *url = kinf__asprintf("%s%s%s", kinf__client_base_url(client),
                                path, q->text ? q->text : "");
-    const json_t *meta;
-    const char *rv;
-    const char *cont;
-    json_error_t jerr;
-    json_t *root = NULL;
-    json_t *items;
     int rc;
 
     if (!full || !url) {
@@ -153,34 +364,10 @@ static int list_page(kinf_client *client, const char *path,
     if (rc < 0)
         goto out;
     list->bytes += resp.body_len;
-
-    root = json_loadb(resp.body ? resp.body : "", resp.body_len, 0, &jerr);
-    items = json_object_get(root, "items");
-    meta = json_object_get(root, "metadata");
-    rv = json_string_value(json_object_get(meta, "resourceVersion"));
-    if (!json_is_object(root) ||
-        !(json_is_array(items) || json_is_null(items))) {
-        rc = kinf__error(err, KINF_EPROTOCOL,
-                         "GET %s: answer is not a list: %s", url,
-                         root ? "no \"items\" array" : jerr.text);
-        kinf__error_request(err, "GET", url);
-        goto out;
-    }
-    rc = append_items(list, items, url, err);
-    if (rc < 0)
-        goto out;
-    if (!list->resource_version && rv) {
-        list->resource_version = strdup(rv);
-        if (!list->resource_version) {
-            rc = kinf__error(err, KINF_ENOMEM, "out of memory");
-            goto out;
-        }
-    }
-    cont = json_string_value(json_object_get(meta, "continue"));
-    *next = cont && *cont ? strdup(cont) : NULL;
+    rc = kinf__list_add_page(list, resp.body ? resp.body : "",
+                             resp.body_len, url, next, err);
 
 out:
-    json_decref(root);
     kinf__response_clear(&resp);
     free(full);
     free(url);

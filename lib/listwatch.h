@@ -30,6 +30,14 @@ struct kinf__list {
 
 void kinf__list_clear(struct kinf__list *list);
 
+/* Append the items of one list answer (body[0..len), from url) to list,
+   each keeping the bytes the server sent; take the snapshot's version
+   if list has none. *next gets the continue token (malloc'd) or NULL.
+   On error list is as before. */
+int kinf__list_add_page(struct kinf__list *list, const char *body,
+                        size_t len, const char *url, char **next,
+                        kinf_error *err);
+
 /*
  * List the collection at resource_version (NULL: unset, "0": any cached
  * state), page_size items per page (0: one request). Pages after the

@@ -42,27 +42,6 @@ static int record(const struct kinf__event *ev, void *user_data)
     return 0;
 }
 
-/* The body of a capture: what follows the blank line after headers. */
-static char *capture_body(const char *name, size_t *len)
-{
-    char path[256];
-    size_t total;
-    char *text;
-
-    snprintf(path, sizeof(path), "captures/%s", name);
-    text = test_read_file(test_data_dir(), path, &total);
-    char *body = strstr(text, "\r\n\r\n");
-    char *copy;
-
-    assert_non_null(body);
-    body += 4;
-    *len = total - (size_t)(body - text);
-    copy = malloc(*len + 1);
-    memcpy(copy, body, *len + 1);
-    free(text);
-    return copy;
-}
-
 /* Feed data in chunks of the given sizes (cycled), then finish. */
 static int decode_chunked(struct seen *s, const char *data, size_t len,
                           const size_t *sizes, size_t nsizes)
@@ -105,7 +84,7 @@ static void test_bookmarks_capture_whole(void **state)
         KINF__EVENT_DELETED, KINF__EVENT_BOOKMARK, KINF__EVENT_BOOKMARK
     };
     size_t len;
-    char *body = capture_body("02-watch-bookmarks.http", &len);
+    char *body = test_capture_body("02-watch-bookmarks.http", &len);
     size_t whole = len;
     struct seen s;
 
@@ -131,7 +110,7 @@ static void test_every_split_of_every_capture(void **state)
     (void)state;
     for (size_t f = 0; f < sizeof(names) / sizeof(*names); f++) {
         size_t len;
-        char *body = capture_body(names[f], &len);
+        char *body = test_capture_body(names[f], &len);
         struct seen whole, split;
         size_t one = 1;
 
@@ -159,7 +138,7 @@ static void test_odd_chunk_sizes(void **state)
 {
     static const size_t sizes[] = { 7, 1, 300, 2, 4096, 13, 1000 };
     size_t len;
-    char *body = capture_body("05-watchlist-sendInitialEvents-rv0.http",
+    char *body = test_capture_body("05-watchlist-sendInitialEvents-rv0.http",
                               &len);
     struct seen whole, split;
 
@@ -174,7 +153,7 @@ static void test_odd_chunk_sizes(void **state)
 static void test_error_event_carries_status(void **state)
 {
     size_t len;
-    char *body = capture_body("03-watch-too-old-rv.http", &len);
+    char *body = test_capture_body("03-watch-too-old-rv.http", &len);
     struct seen s;
 
     (void)state;

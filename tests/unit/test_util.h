@@ -64,4 +64,27 @@ static inline const char *test_data_dir(void)
     return dir ? dir : "tests/sim";
 }
 
+/* The body of a capture in tests/sim/captures: what follows the blank
+   line after its headers, NUL-terminated. */
+static inline char *test_capture_body(const char *name, size_t *len)
+{
+    char path[256];
+    size_t total;
+    char *text;
+    char *body;
+    char *copy;
+
+    snprintf(path, sizeof(path), "captures/%s", name);
+    text = test_read_file(test_data_dir(), path, &total);
+    body = strstr(text, "\r\n\r\n");
+    assert_non_null(body);
+    body += 4;
+    *len = total - (size_t)(body - text);
+    copy = malloc(*len + 1);
+    assert_non_null(copy);
+    memcpy(copy, body, *len + 1);
+    free(text);
+    return copy;
+}
+
 #endif
