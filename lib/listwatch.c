@@ -276,6 +276,7 @@ static int parse_list(struct kinf__list *list, json_t **metadata,
     size_t n = json_array_size(items);
     int rc = 0;
 
+    *metadata = NULL;
     if (!json_is_object(root) ||
         !(json_is_array(items) || json_is_null(items))) {
         rc = kinf__error(err, KINF_EPROTOCOL,
@@ -318,6 +319,7 @@ int kinf__list_add_page(struct kinf__list *list, const char *body,
     if (rc == WALK_GIVE_UP) {
         truncate_items(list, before);
         json_decref(meta);
+        meta = NULL;
         rc = parse_list(list, &meta, body, len, url, err);
     }
     rv = json_string_value(json_object_get(meta, "resourceVersion"));

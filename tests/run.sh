@@ -2,7 +2,7 @@
 # run.sh - the whole test suite, as CI runs it: installs what is missing,
 # then builds and runs every test in three builds (plain; AddressSanitizer
 # + UndefinedBehaviorSanitizer; ThreadSanitizer) and the unit tests under
-# valgrind. Ends with the line "N passed, N failed, N skipped".
+# valgrind. Prints "N skipped", then ends with the line "N passed, N failed".
 #
 #   tests/run.sh                 everything
 #   KINF_RUN=plain tests/run.sh  only some of: plain asan tsan valgrind
@@ -97,5 +97,6 @@ for r in $runs; do
   esac
 done
 
-echo "$passed passed, $failed failed, $skipped skipped"
+echo "$skipped skipped"
+echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
