@@ -117,8 +117,8 @@ static void report(struct kinf__reflector *r, const kinf_error *err)
 {
     if (r->sink.error) {
         r->sink.error(err, r->sink.user_data);
-}
     }
+}
 
 /* "Too large resource version": the server is behind the version we
    asked for (a new server after a failover); only an unversioned list
