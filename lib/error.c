@@ -34,8 +34,8 @@ void kinf_error_clear(kinf_error *err)
 {
     if (err) {
         memset(err, 0, sizeof(*err));
-}
     }
+}
 
 const char *kinf_version(void)
 {
@@ -87,8 +87,8 @@ void kinf__error_copy(kinf_error *dst, const kinf_error *src)
 {
     if (dst && src && dst != src) {
         memcpy(dst, src, sizeof(*dst));
-}
     }
+}
 
 char *kinf__strdup(const char *s)
 {

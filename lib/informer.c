@@ -21,6 +21,9 @@ struct kinf_informer {
     struct kinf__reflector *reflector;
     struct kinf__processor *processor;
     char *resource;                 /* for log messages */
+    /* Messages about changes, formed under the FIFO and processor
+       locks and logged after; the controller thread's own. */
+    struct kinf__log_queue pending_log;
 
     pthread_mutex_t lock;           /* guards the fields below */
     pthread_cond_t stopped;         /* a stop in progress has ended */
@@ -100,8 +103,9 @@ static int apply_delta(struct kinf_informer *inf, const char *key,
         note.key = key;
         note.obj = d->obj;
         note.flag = d->tombstone;
-        KINF__LOG(inf->log, KINF_LOG_TRACE, "informer", "Deleted %s%s",
-                  key, d->tombstone ? " (final state unknown)" : "");
+        KINF__LOG_LATER(&inf->pending_log, inf->log, KINF_LOG_TRACE,
+                        "informer", "Deleted %s%s", key,
+                        d->tombstone ? " (final state unknown)" : "");
         return kinf__processor_distribute(inf->processor, &note);
     }
 
@@ -109,9 +113,10 @@ static int apply_delta(struct kinf_informer *inf, const char *key,
     rc = kinf_store_add(inf->store, d->obj);
     if (rc < 0)
         goto out;
-    KINF__LOG(inf->log, KINF_LOG_TRACE, "informer", "%s %s at %s",
-              kinf__delta_type_name(d->type), key,
-              kinf_object_resource_version(d->obj));
+    KINF__LOG_LATER(&inf->pending_log, inf->log, KINF_LOG_TRACE,
+                    "informer", "%s %s at %s",
+                    kinf__delta_type_name(d->type), key,
+                    kinf_object_resource_version(d->obj));
 
     if (old) {
         /* Same version: a relist or resync that changed nothing. Only
@@ -149,8 +154,9 @@ static int process_deltas(const struct kinf__deltas *deltas, bool initial,
     }
     kinf__processor_unlock(inf->processor);
     if (rc < 0) {
-        KINF__LOG(inf->log, KINF_LOG_ERROR, "informer",
-                  "out of memory applying changes to %s", deltas->key);
+        KINF__LOG_LATER(&inf->pending_log, inf->log, KINF_LOG_ERROR,
+                        "informer", "out of memory applying changes to %s",
+                        deltas->key);
     }
     return 0;
 }
@@ -160,8 +166,9 @@ static void *controller_main(void *arg)
     struct kinf_informer *inf = arg;
 
     while (kinf__fifo_pop(inf->fifo, process_deltas, inf) != KINF_ESTOPPED) {
-        ;
+        kinf__log_flush(&inf->pending_log, inf->log);
     }
+    kinf__log_flush(&inf->pending_log, inf->log);
     return NULL;
 }
 
@@ -273,6 +280,7 @@ void kinf_informer_free(kinf_informer *inf)
     kinf__fifo_free(inf->fifo);
     kinf_store_free(inf->store);
     free(inf->resource);
+    kinf__log_queue_clear(&inf->pending_log);
     pthread_mutex_destroy(&inf->lock);
     pthread_cond_destroy(&inf->stopped);
     free(inf);

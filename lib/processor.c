@@ -166,8 +166,8 @@ static void registration_unref(struct kinf_registration *l)
 {
     if (atomic_fetch_sub(&l->refs, 1) == 1) {
         registration_free(l);
-}
     }
+}
 
 static void *listener_main(void *arg)
 {

@@ -18,9 +18,9 @@ typedef enum kinf_log_level {
 
 /**
  * The host's log hook. The library calls it from any of its threads with
- * a formatted message (no trailing newline, no control characters). It
- * may be called while the library holds an internal lock (the trace of
- * each change is written as the change is applied): keep it quick, and
+ * a formatted message (no trailing newline, no control characters),
+ * never while the library holds a lock of its own; messages about a
+ * change being applied are passed on just after. Keep it quick, and
  * never call back into the library from it. subsystem is a short fixed
  * word such as "reflector", "watch", "http", "informer". file and line
  * name the library source.

@@ -499,6 +499,88 @@ static void test_stop_during_watch_is_prompt(void **state)
     assert_converges(f);
 }
 
+/* The log hook is host code: it runs with no library lock held. Inside
+   the hook, another thread asks the informer something that takes its
+   FIFO lock, the lock under which changes are applied; held by the
+   hook's thread, the answer could not come. */
+struct lock_probe {
+    kinf_informer *informer;
+    atomic_int traces;          /* change traces the hook saw */
+    atomic_int blocked;         /* of those, ones that found a lock */
+};
+
+struct probe_call {
+    kinf_informer *informer;
+    atomic_int done;
+    atomic_int refs;            /* the hook's and the thread's */
+};
+
+static void probe_call_unref(struct probe_call *call)
+{
+    if (atomic_fetch_sub(&call->refs, 1) == 1)
+        free(call);
+}
+
+static void *probe_main(void *arg)
+{
+    struct probe_call *call = arg;
+
+    kinf_informer_has_synced(call->informer);
+    atomic_store(&call->done, 1);
+    probe_call_unref(call);
+    return NULL;
+}
+
+static void probing_log(kinf_log_level level, const char *subsystem,
+                        const char *file, int line, const char *message,
+                        void *user_data)
+{
+    struct lock_probe *probe = user_data;
+    struct probe_call *call;
+    pthread_t thread;
+    int64_t until = now_ms() + test_ms(2000);
+
+    (void)file;
+    (void)line;
+    (void)message;
+    if (level != KINF_LOG_TRACE || strcmp(subsystem, "informer") != 0)
+        return;
+    call = calloc(1, sizeof(*call));
+    assert_non_null(call);
+    call->informer = probe->informer;
+    atomic_store(&call->refs, 2);
+    assert_int_equal(pthread_create(&thread, NULL, probe_main, call), 0);
+    pthread_detach(thread);
+    while (!atomic_load(&call->done) && now_ms() < until) {
+        sleep_ms(1);
+    }
+    atomic_fetch_add(&probe->traces, 1);
+    if (!atomic_load(&call->done))
+        atomic_fetch_add(&probe->blocked, 1);
+    probe_call_unref(call);
+}
+
+static void test_log_hook_runs_without_locks(void **state)
+{
+    struct fixture *f = *state;
+    struct lock_probe probe = { f->informer, 0, 0 };
+    char prefix[256];
+
+    create_pod(&cluster, f->ns, "listed");
+    kinf_client_set_log(cluster.client, KINF_LOG_TRACE, probing_log, &probe);
+    fixture_start(f);
+    create_pod(&cluster, f->ns, "watched");
+    delete_pod(&cluster, f->ns, "watched");
+    snprintf(prefix, sizeof(prefix), "DELETE %s/watched ", f->ns);
+    recorder_wait(&f->rec, prefix, EVENT_TIMEOUT_MS);
+    kinf_informer_stop(f->informer);
+    cluster_default_log(&cluster);
+
+    /* The list's add, the watch's add and delete, at least. */
+    assert_true(atomic_load(&probe.traces) >= 3);
+    assert_int_equal(atomic_load(&probe.blocked), 0);
+}
+
 /* Each test gets its own namespace and informer (fixture_setup). */
 #define TEST(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, \
                                                  fixture_teardown)
@@ -517,6 +599,7 @@ int main(void)
         TEST(test_late_handler_gets_synthetic_adds),
         TEST(test_slow_handler_delays_no_one),
         TEST(test_stop_during_watch_is_prompt),
+        TEST(test_log_hook_runs_without_locks),
     };
 
     return cmocka_run_group_tests(tests, cluster_group_setup,

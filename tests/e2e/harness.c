@@ -165,12 +165,21 @@ int cluster_start(struct cluster *c, const char *const *extra_args)
         fprintf(stderr, "harness: %s\n", err.message);
         return -1;
     }
-    if (getenv("KINF_E2E_VERBOSE")) {
-        kinf_klog_set_verbosity(atoi(getenv("KINF_E2E_VERBOSE")));
+    cluster_default_log(c);
+    return 0;
+}
+
+void cluster_default_log(struct cluster *c)
+{
+    const char *verbose = getenv("KINF_E2E_VERBOSE");
+
+    if (verbose) {
+        kinf_klog_set_verbosity(atoi(verbose));
         kinf_client_set_log(c->client, kinf_klog_max_level(), kinf_log_klog,
                             NULL);
+    } else {
+        kinf_client_set_log(c->client, KINF_LOG_OFF, NULL, NULL);
     }
-    return 0;
 }
 
 void cluster_stop(struct cluster *c)

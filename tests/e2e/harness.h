@@ -36,6 +36,9 @@ int cluster_group_teardown(void **state);
 int cluster_start(struct cluster *c, const char *const *extra_args);
 void cluster_stop(struct cluster *c);
 bool cluster_is_sim(const struct cluster *c);
+/* The client's log as the run asks: klog lines at $KINF_E2E_VERBOSE,
+   else silent. */
+void cluster_default_log(struct cluster *c);
 /* Skip the calling test (saying so) unless the cluster is simulated. */
 void skip_unless_sim(void);
 
