@@ -9,7 +9,9 @@
 #include <kinformer.h>
 
 struct counts {
-    size_t added, updated, deleted;
+    size_t added;
+    size_t updated;
+    size_t deleted;
 };
 
 static void on_add(const kinf_object *pod, bool in_initial_list,
@@ -64,19 +66,41 @@ static int parse(int argc, char **argv, const char **kubeconfig,
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
+    char *end;
+    long level;
     int opt;
 
     while ((opt = getopt_long(argc, argv, "n:v:h", longopts, NULL)) != -1) {
         switch (opt) {
-        case 'k': *kubeconfig = optarg; break;
-        case 'c': *context = optarg; break;
-        case 'n': *namespace_ = optarg; break;
-        case 'v': kinf_klog_set_verbosity(atoi(optarg)); break;
-        case 'h': usage(stdout); exit(0);
-        default: usage(stderr); return -1;
+        case 'k':
+            *kubeconfig = optarg;
+            break;
+        case 'c':
+            *context = optarg;
+            break;
+        case 'n':
+            *namespace_ = optarg;
+            break;
+        case 'v':
+            level = strtol(optarg, &end, 10);
+            if (end == optarg || *end || level < 0 || level > 10) {
+                fprintf(stderr, "pod-controller: -v '%s': want a number "
+                        "from 0 to 10\n", optarg);
+                return -1;
+            }
+            kinf_klog_set_verbosity((int)level);
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            return -1;
         }
     }
     if (optind < argc) {
+        fprintf(stderr, "pod-controller: unexpected argument '%s'\n",
+                argv[optind]);
         usage(stderr);
         return -1;
     }
@@ -112,10 +136,11 @@ int main(int argc, char **argv)
     kinf_client *client = NULL;
     kinf_config *config = NULL;
     struct counts counts = {0};
-    kinf_error err;
+    kinf_error err = {0};
     sigset_t set;
     int status = 1;
     int sig;
+    int rc;
 
     if (parse(argc, argv, &kubeconfig, &context, &opts.namespace_) < 0)
         return 2;
@@ -142,11 +167,15 @@ int main(int argc, char **argv)
     handler.on_delete = on_delete;
     /* No on_error: list and watch failures already reach the log as
        warnings, through the klog sink installed above. */
-    if (kinf_informer_new(&informer, client, &opts, &err) < 0 ||
-        kinf_informer_add_handler(NULL, informer, &handler, &counts,
-                                  NULL) < 0) {
+    if (kinf_informer_new(&informer, client, &opts, &err) < 0) {
         KINF_KLOG(KINF_LOG_ERROR, "cannot make the pod informer: %s",
                   err.message);
+        goto out;
+    }
+    rc = kinf_informer_add_handler(NULL, informer, &handler, &counts, NULL);
+    if (rc < 0) {
+        KINF_KLOG(KINF_LOG_ERROR, "cannot register the handler: %s",
+                  kinf_strerror(rc));
         goto out;
     }
 

@@ -851,7 +851,7 @@ out:
 }
 
 static pthread_mutex_t global_lock = PTHREAD_MUTEX_INITIALIZER;
-static int global_refs;
+static int global_refs;          /* guarded by global_lock */
 
 int kinf_global_init(void)
 {

@@ -59,4 +59,18 @@ if [ "$status" -ne 0 ] || ! grep -q 'received signal 2' "$work/out"; then
   echo "FAIL: pod-controller exited with $status on SIGINT"
   exit 1
 fi
-echo "PASS: demo output in order, clean stop on SIGTERM and SIGINT"
+# Bad options are refused with a reason and exit status 2, before any
+# request is made.
+for args in "-v abc" "-v 4x" "-v 11" "stray" "--bogus"; do
+  status=0
+  # shellcheck disable=SC2086  # each entry is several words on purpose
+  "$KINF_DEMO_BIN" $args >/dev/null 2>"$work/opt" || status=$?
+  word=${args##* }
+  if [ "$status" -ne 2 ] || ! grep -q -- "$word" "$work/opt"; then
+    cat "$work/opt"
+    echo "FAIL: pod-controller $args: status $status, no reason naming '$word'"
+    exit 1
+  fi
+done
+echo "PASS: demo output in order, clean stop on SIGTERM and SIGINT," \
+  "bad options refused"

@@ -54,7 +54,7 @@ cc -std=c11 -Wall -Wextra -Werror "$src/examples/watch-pods.c" \
   $(pkg-config --cflags --libs kinformer) -o "$work/watch-pods"
 sed -n '/^```c$/,/^```$/p' "$src/README.md" | sed '1d;$d' >"$work/readme.c"
 [ -s "$work/readme.c" ] || fail "no C example in README.md"
-cc -std=c11 -Wall -Werror "$work/readme.c" \
+cc -std=c11 -Wall -Wextra -Werror "$work/readme.c" \
   $(pkg-config --cflags --libs kinformer) -o "$work/readme" ||
   fail "the README's example does not build"
 
