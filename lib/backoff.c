@@ -33,3 +33,16 @@ int64_t kinf__backoff_next(struct kinf__backoff *b, int64_t now,
     return b->current_ms + (int64_t)(random * b->jitter *
                                      (double)b->current_ms);
 }
+
+int64_t kinf__backoff_next_after(struct kinf__backoff *b, int64_t now,
+                                 double random, int64_t retry_after_s)
+{
+    int64_t wait = kinf__backoff_next(b, now, random);
+    int64_t most = 2 * b->max_ms;
+
+    if (retry_after_s <= 0)
+        return wait;
+    if (retry_after_s > most / 1000)
+        return wait > most ? wait : most;
+    return retry_after_s * 1000 > wait ? retry_after_s * 1000 : wait;
+}

@@ -22,4 +22,10 @@ void kinf__backoff_init(struct kinf__backoff *b, int64_t initial_ms,
 int64_t kinf__backoff_next(struct kinf__backoff *b, int64_t now,
                            double random);
 
+/* The next wait, at least retry_after_s seconds when the server asked
+   for them (Retry-After), but never more than twice the cap: a server
+   cannot park the client for longer than backing off alone would. */
+int64_t kinf__backoff_next_after(struct kinf__backoff *b, int64_t now,
+                                 double random, int64_t retry_after_s);
+
 #endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* client.c - libcurl transfers with auth, TLS, streaming and cancel */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,7 +232,6 @@ struct transfer {
     int callback_rc;        /* a body callback's failure */
     bool too_large;         /* the body passed req->max_body_bytes */
     int64_t last_byte_ms;
-    int retry_after;
     char *collected;        /* error body, or whole body without on_body */
     size_t collected_len;
     size_t collected_cap;
@@ -296,21 +296,10 @@ static size_t on_header(char *data, size_t size, size_t n, void *user_data)
 {
     struct transfer *t = user_data;
     size_t len = size * n;
-    static const char name[] = "retry-after:";
 
+    (void)data;
+    /* Headers are bytes too: a server that trickles them is alive. */
     t->last_byte_ms = kinf__now_ms();
-    if (len > sizeof(name) - 1 &&
-        strncasecmp(data, name, sizeof(name) - 1) == 0) {
-        char buf[32];
-        size_t vlen = len - (sizeof(name) - 1);
-
-        if (vlen >= sizeof(buf)) {
-            vlen = sizeof(buf) - 1;
-        }
-        memcpy(buf, data + sizeof(name) - 1, vlen);
-        buf[vlen] = '\0';
-        t->retry_after = atoi(buf);   /* HTTP-date form reads as 0 */
-    }
     return len;
 }
 
@@ -531,6 +520,19 @@ static const char *reason_for(long status)
     }
 }
 
+/* The server's Retry-After in seconds, in either of its forms (a
+   number, or an HTTP date that libcurl turns into seconds from now);
+   0 if it sent none. */
+static int retry_after(const struct transfer *t)
+{
+    curl_off_t seconds = 0;
+
+    if (curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER, &seconds) !=
+        CURLE_OK || seconds <= 0)
+        return 0;
+    return seconds > INT_MAX ? INT_MAX : (int)seconds;
+}
+
 static int code_for(long status, const char *reason)
 {
     if (status == 404)
@@ -601,7 +603,7 @@ static int http_error(kinf_error *err, const struct transfer *t,
         }
     }
     if (err) {
-        err->retry_after = t->retry_after;
+        err->retry_after = retry_after(t);
     }
     json_decref(status);
     return rc;

@@ -221,12 +221,10 @@ enum watch_outcome { REWATCH, RELIST, STOP };
 static enum watch_outcome rewatch_later(struct kinf__reflector *r,
                                         const kinf_error *err)
 {
-    int64_t wait = kinf__backoff_next(&r->backoff, kinf__now_ms(),
-                                      kinf__random());
+    int64_t wait = kinf__backoff_next_after(&r->backoff, kinf__now_ms(),
+                                            kinf__random(),
+                                            err->retry_after);
 
-    if (err->retry_after > 0 && err->retry_after * 1000LL > wait) {
-        wait = err->retry_after * 1000LL;
-    }
     KINF__LOG(r->log, KINF_LOG_DEBUG, "reflector",
               "watching %s again in %lldms", r->path, (long long)wait);
     return kinf__cancel_sleep(&r->cancel, wait) ? STOP : REWATCH;
@@ -366,11 +364,8 @@ static void *reflector_main(void *arg)
         if (list_and_watch(r, &err) == KINF_ESTOPPED ||
             kinf__cancelled(&r->cancel))
             break;
-        wait = kinf__backoff_next(&r->backoff, kinf__now_ms(),
-                                  kinf__random());
-        if (err.retry_after > 0 && err.retry_after * 1000LL > wait) {
-            wait = err.retry_after * 1000LL;
-        }
+        wait = kinf__backoff_next_after(&r->backoff, kinf__now_ms(),
+                                        kinf__random(), err.retry_after);
         KINF__LOG(r->log, KINF_LOG_DEBUG, "reflector",
                   "listing %s again in %lldms", r->path, (long long)wait);
         if (kinf__cancel_sleep(&r->cancel, wait) < 0)

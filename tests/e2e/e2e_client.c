@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "harness.h"
 
@@ -376,6 +377,45 @@ static void test_informer_reports_errors(void **state)
     kinf_client_free(client);
 }
 
+/* A 503 with Retry-After: the error carries the wait the server asked
+   for, given as seconds or as an HTTP date. */
+static int retry_after_for(const char *header_value)
+{
+    static const char path[] = "/api/v1/namespaces/kinf-retry-after/pods";
+    json_t *answer = NULL;
+    char body[512];
+    kinf_error err;
+
+    snprintf(body, sizeof(body),
+             "{\"faults\":[{\"match\":\"list\",\"path_prefix\":\"%s\","
+             "\"status\":503,\"retry_after\":\"%s\"}]}", path,
+             header_value);
+    json_decref(sim_control(&cluster, "faults", body));
+    assert_int_equal(kinf_client_request(&answer, cluster.client, "GET",
+                                         path, NULL, NULL, &err),
+                     KINF_EHTTP);
+    assert_null(answer);
+    assert_int_equal(err.http_status, 503);
+    return err.retry_after;
+}
+
+static void test_retry_after_in_both_forms(void **state)
+{
+    char date[64];
+    time_t later = time(NULL) + 30;
+    struct tm tm;
+    int seconds;
+
+    (void)state;
+    skip_unless_sim();
+    assert_int_equal(retry_after_for("7"), 7);
+    gmtime_r(&later, &tm);
+    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    seconds = retry_after_for(date);
+    if (seconds < 20 || seconds > 31)
+        fail_msg("Retry-After '%s' read as %d seconds", date, seconds);
+}
+
 /* Informers on a cluster-scoped kind and on a named API group. */
 static void test_any_resource(void **state)
 {
@@ -505,6 +545,7 @@ int main(void)
         cmocka_unit_test(test_tls_is_verified_by_default),
         cmocka_unit_test(test_tls_server_name),
         cmocka_unit_test(test_informer_reports_errors),
+        cmocka_unit_test(test_retry_after_in_both_forms),
         cmocka_unit_test(test_any_resource),
         cmocka_unit_test(test_label_selector),
         cmocka_unit_test(test_stop_during_slow_name_lookup),
