@@ -176,12 +176,8 @@ static void *controller_main(void *arg)
 
 static bool informer_synced(void *ud);
 
-static int64_t or_default(int64_t value, int64_t fallback)
-{
-    return value > 0 ? value : fallback;
-}
-
-/* The informer's options, with client-go's defaults for zero fields. */
+/* The informer's options; zero fields get client-go's defaults in the
+   reflector. */
 static void reflector_options(struct kinf__reflector_options *ro,
                               const kinf_informer_options *opts)
 {
@@ -191,12 +187,11 @@ static void reflector_options(struct kinf__reflector_options *ro,
     ro->resource.namespace_ = opts->namespace_;
     ro->resource.label_selector = opts->label_selector;
     ro->resource.field_selector = opts->field_selector;
-    ro->page_size = opts->page_size > 0 ? opts->page_size : 500;
-    ro->initial_backoff_ms = or_default(opts->initial_backoff_ms, 800);
-    ro->max_backoff_ms = or_default(opts->max_backoff_ms, 30000);
-    ro->backoff_reset_ms = or_default(opts->backoff_reset_ms, 120000);
-    ro->min_watch_timeout_s = opts->min_watch_timeout_s > 0
-                                  ? opts->min_watch_timeout_s : 300;
+    ro->page_size = opts->page_size;
+    ro->initial_backoff_ms = opts->initial_backoff_ms;
+    ro->max_backoff_ms = opts->max_backoff_ms;
+    ro->backoff_reset_ms = opts->backoff_reset_ms;
+    ro->min_watch_timeout_s = opts->min_watch_timeout_s;
     ro->watch_stall_ms = opts->watch_stall_timeout_ms;
     ro->max_event_bytes = opts->max_event_bytes;
 }

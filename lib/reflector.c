@@ -37,6 +37,21 @@ static char *copy_opt(struct kinf__reflector *r, int slot, const char *s)
     return r->strings[slot];
 }
 
+static int64_t or_default(int64_t value, int64_t fallback)
+{
+    return value > 0 ? value : fallback;
+}
+
+void kinf__reflector_defaults(struct kinf__reflector_options *opts)
+{
+    opts->page_size = (long)or_default(opts->page_size, 500);
+    opts->initial_backoff_ms = or_default(opts->initial_backoff_ms, 800);
+    opts->max_backoff_ms = or_default(opts->max_backoff_ms, 30000);
+    opts->backoff_reset_ms = or_default(opts->backoff_reset_ms, 120000);
+    opts->min_watch_timeout_s = (long)or_default(opts->min_watch_timeout_s,
+                                                 300);
+}
+
 int kinf__reflector_new(struct kinf__reflector **out, kinf_client *client,
                         const struct kinf__reflector_options *opts,
                         const struct kinf__reflector_sink *sink,
@@ -50,6 +65,7 @@ int kinf__reflector_new(struct kinf__reflector **out, kinf_client *client,
     r->client = client;
     r->log = kinf__client_logger(client);
     r->opts = *opts;
+    kinf__reflector_defaults(&r->opts);
     r->sink = *sink;
     res = &r->opts.resource;
     res->group = copy_opt(r, 0, opts->resource.group);
@@ -68,8 +84,9 @@ int kinf__reflector_new(struct kinf__reflector **out, kinf_client *client,
         kinf__reflector_free(r);
         return kinf__error(err, KINF_ENOMEM, "out of memory");
     }
-    kinf__backoff_init(&r->backoff, opts->initial_backoff_ms,
-                       opts->max_backoff_ms, opts->backoff_reset_ms, 1.0);
+    kinf__backoff_init(&r->backoff, r->opts.initial_backoff_ms,
+                       r->opts.max_backoff_ms, r->opts.backoff_reset_ms,
+                       1.0);
     *out = r;
     return 0;
 }

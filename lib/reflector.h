@@ -27,6 +27,10 @@ struct kinf__reflector_options {
     size_t max_event_bytes;       /* 0: decoder default */
 };
 
+/* Fill the fields left at zero (or below) with client-go's defaults,
+   the values noted above. */
+void kinf__reflector_defaults(struct kinf__reflector_options *opts);
+
 struct kinf__reflector;
 
 /* The options' strings are copied. */

@@ -352,6 +352,8 @@ static void test_informer_reports_errors(void **state)
     kinf_client *client;
     kinf_error err;
     atomic_int status = 0;
+    int64_t start;
+    int64_t took;
 
     (void)state;
     skip_unless_sim();
@@ -367,8 +369,12 @@ static void test_informer_reports_errors(void **state)
     /* Handlers hear of the failed list... */
     WAIT_UNTIL(atomic_load(&status) == 401, 10000);
     /* ...and a wait ends with the reason it could not sync. */
+    start = now_ms();
     assert_int_equal(kinf_informer_wait_for_sync(inf, 100, &err),
                      KINF_ETIMEDOUT);
+    took = now_ms() - start;
+    if (took < 100 || took > test_ms(2000))
+        fail_msg("a 100 ms wait for sync took %lld ms", (long long)took);
     assert_int_equal(err.code, KINF_ETIMEDOUT);
     assert_int_equal(err.http_status, 401);
     assert_non_null(strstr(err.message, "GET "));
@@ -468,36 +474,105 @@ static void test_any_resource(void **state)
     delete_namespace(&cluster, ns);
 }
 
-static void test_label_selector(void **state)
+/* A pod with label app=NAME, created in ns. */
+static void create_labelled_pod(const char *ns, const char *name,
+                                const char *app)
 {
-    kinf_informer_options opts;
-    kinf_informer *inf = NULL;
-    kinf_error err;
-    char ns[128];
     char path[256];
+    kinf_error err;
     json_t *pod;
 
-    (void)state;
-    make_namespace(&cluster, ns, sizeof(ns), "select");
-    create_pod(&cluster, ns, "chosen");           /* labelled app=e2e */
     snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods", ns);
     pod = json_pack("{s:s, s:s, s:{s:s, s:{s:s}}, s:{s:[{s:s, s:s}]}}",
                     "apiVersion", "v1", "kind", "Pod", "metadata",
-                    "name", "other", "labels", "app", "else", "spec",
+                    "name", name, "labels", "app", app, "spec",
                     "containers", "name", "c", "image", "pause");
-    assert_int_equal(kinf_client_request(NULL, cluster.client, "POST", path,
-                                         NULL, pod, &err), 0);
+    if (kinf_client_request(NULL, cluster.client, "POST", path, NULL, pod,
+                            &err))
+        fail_msg("creating %s/%s: %s", ns, name, err.message);
     json_decref(pod);
+}
+
+static kinf_informer *synced_informer(kinf_informer_options *opts)
+{
+    kinf_informer *inf = NULL;
+    kinf_error err;
+
+    assert_int_equal(kinf_informer_new(&inf, cluster.client, opts, &err),
+                     0);
+    assert_int_equal(kinf_informer_start(inf, &err), 0);
+    if (kinf_informer_wait_for_sync(inf, test_ms(10000), &err))
+        fail_msg("no sync: %s", err.message);
+    return inf;
+}
+
+/* Label and field selectors choose what is listed and what is watched:
+   a pod left out never reaches the cache, before or after the sync. */
+static void test_selectors(void **state)
+{
+    kinf_informer_options opts;
+    kinf_informer *by_label;
+    kinf_informer *by_field;
+    kinf_object *obj = NULL;
+    char ns[128];
+    char key[256];
+
+    (void)state;
+    make_namespace(&cluster, ns, sizeof(ns), "select");
+    create_labelled_pod(ns, "chosen", "e2e");
+    create_labelled_pod(ns, "other", "else");
 
     opts = fast_options(ns);
     opts.label_selector = "app=e2e";
-    assert_int_equal(kinf_informer_new(&inf, cluster.client, &opts, &err),
-                     0);
-    assert_int_equal(kinf_informer_start(inf, &err), 0);
-    assert_int_equal(kinf_informer_wait_for_sync(inf, test_ms(10000), &err),
-                     0);
-    assert_int_equal(kinf_store_len(kinf_informer_store(inf)), 1);
-    kinf_informer_free(inf);
+    by_label = synced_informer(&opts);
+    opts.label_selector = NULL;
+    opts.field_selector = "metadata.name=other";
+    by_field = synced_informer(&opts);
+    assert_int_equal(kinf_store_len(kinf_informer_store(by_label)), 1);
+    assert_int_equal(kinf_store_len(kinf_informer_store(by_field)), 1);
+    snprintf(key, sizeof(key), "%s/other", ns);
+    assert_int_equal(kinf_store_get(&obj, kinf_informer_store(by_field),
+                                    key), 0);
+    kinf_object_unref(obj);
+
+    /* Watch events come in order, so once the chosen late pod is in the
+       cache, the one left out would have been too, had it passed. */
+    create_labelled_pod(ns, "late-else", "else");
+    create_labelled_pod(ns, "late", "e2e");
+    WAIT_UNTIL(kinf_store_len(kinf_informer_store(by_label)) == 2, 10000);
+    snprintf(key, sizeof(key), "%s/late-else", ns);
+    assert_int_equal(kinf_store_get(&obj, kinf_informer_store(by_label),
+                                    key), KINF_ENOTFOUND);
+    assert_int_equal(kinf_store_len(kinf_informer_store(by_field)), 1);
+    kinf_informer_free(by_label);
+    kinf_informer_free(by_field);
+    delete_namespace(&cluster, ns);
+}
+
+/* An error carries the server's own reason and message, not one made up
+   from the HTTP status: a second create of a pod is 409 AlreadyExists. */
+static void test_error_keeps_server_reason(void **state)
+{
+    char ns[128];
+    char path[256];
+    kinf_error err;
+    json_t *pod;
+
+    (void)state;
+    make_namespace(&cluster, ns, sizeof(ns), "conflict");
+    create_pod(&cluster, ns, "twice");
+    snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods", ns);
+    pod = json_pack("{s:s, s:s, s:{s:s}, s:{s:[{s:s, s:s}]}}",
+                    "apiVersion", "v1", "kind", "Pod", "metadata",
+                    "name", "twice", "spec", "containers", "name", "c",
+                    "image", "pause");
+    assert_int_equal(kinf_client_request(NULL, cluster.client, "POST", path,
+                                         NULL, pod, &err), KINF_EHTTP);
+    json_decref(pod);
+    assert_int_equal(err.http_status, 409);
+    assert_string_equal(err.reason, "AlreadyExists");
+    assert_non_null(strstr(err.message, "POST "));
+    assert_non_null(strstr(err.message, "pods \"twice\" already exists"));
     delete_namespace(&cluster, ns);
 }
 
@@ -547,7 +622,8 @@ int main(void)
         cmocka_unit_test(test_informer_reports_errors),
         cmocka_unit_test(test_retry_after_in_both_forms),
         cmocka_unit_test(test_any_resource),
-        cmocka_unit_test(test_label_selector),
+        cmocka_unit_test(test_selectors),
+        cmocka_unit_test(test_error_keeps_server_reason),
         cmocka_unit_test(test_stop_during_slow_name_lookup),
     };
 

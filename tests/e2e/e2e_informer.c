@@ -382,6 +382,134 @@ static void test_requests_are_client_gos(void **state)
     json_decref(log);
 }
 
+/* Every watch draws its own timeoutSeconds from [300, 600), so that
+   informers started together do not all come back at once. */
+static void test_watch_timeouts_are_drawn_each_time(void **state)
+{
+    struct fixture *f = *state;
+    kinf_informer_options opts;
+    kinf_informer *inf = NULL;
+    kinf_error err;
+    long first = 0;
+    bool differ = false;
+    json_t *log;
+    json_t *e;
+    size_t i;
+    size_t watches = 0;
+
+    skip_unless_sim();
+    json_decref(sim_control(&cluster, "requests/clear", NULL));
+    opts = fast_options(f->ns);
+    opts.min_watch_timeout_s = 0;               /* the default, 300 */
+    assert_int_equal(kinf_informer_new(&inf, cluster.client, &opts, &err),
+                     0);
+    assert_int_equal(kinf_informer_start(inf, &err), 0);
+    for (int round = 1; round <= 5; round++) {
+        close_watch_after_a_while(f);
+        WAIT_UNTIL(watch_requests_from(f->ns, NULL) > (size_t)round,
+                   EVENT_TIMEOUT_MS);
+    }
+    log = request_log();
+    json_array_foreach(log, i, e) {
+        json_t *query = json_object_get(e, "query");
+        const char *t = query_value(query, "timeoutSeconds");
+        long timeout;
+
+        if (!query_value(query, "watch") || !strstr(
+                json_string_value(json_object_get(e, "path")), f->ns))
+            continue;
+        assert_non_null(t);
+        timeout = atol(t);
+        if (timeout < 300 || timeout >= 600)
+            fail_msg("watch timeoutSeconds=%s", t);
+        if (watches++ == 0)
+            first = timeout;
+        else if (timeout != first)
+            differ = true;
+    }
+    json_decref(log);
+    kinf_informer_free(inf);
+    assert_true(watches >= 6);
+    /* Six draws of one value out of 300 would be a broken draw. */
+    assert_true(differ);
+}
+
+/* A relist at the informer's last version that the server can no longer
+   serve (410 Expired, or 504 "Too large resource version" after the
+   server's store went back in time) is retried at once without a
+   version, the latest state, rather than failing and backing off. */
+static void unavailable_version(struct fixture *f, int status,
+                                const char *message)
+{
+    char other[128];
+    char path[256];
+    char fault[512];
+    json_t *log;
+    json_t *e;
+    size_t i;
+    int stage = 0;
+
+    json_decref(sim_control(&cluster, "requests/clear", NULL));
+    create_pod(&cluster, f->ns, "quiet");
+    wait_pod_running(&cluster, f->ns, "quiet");   /* then no more events */
+    fixture_start(f);
+    snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods", f->ns);
+    snprintf(fault, sizeof(fault),
+             "{\"faults\":[{\"match\":\"list\",\"path_prefix\":\"%s\","
+             "\"status\":%d,\"message\":\"%s\"}]}", path, status,
+             message);
+    json_decref(sim_control(&cluster, "faults", fault));
+    make_noise(other, sizeof(other));
+    json_decref(sim_control(&cluster, "compact", NULL));
+    close_watch_after_a_while(f);
+    create_pod(&cluster, f->ns, "after");
+    snprintf(fault, sizeof(fault), "ADD %s/after ", f->ns);
+    recorder_wait(&f->rec, fault, EVENT_TIMEOUT_MS);
+
+    /* In order: the first list at "0", the relist at the last version
+       that fails, then at once a list without a version. */
+    log = request_log();
+    json_array_foreach(log, i, e) {
+        json_t *query = json_object_get(e, "query");
+        const char *rv = query_value(query, "resourceVersion");
+        long code = (long)json_integer_value(json_object_get(e, "status"));
+
+        if (strcmp(json_string_value(json_object_get(e, "path")), path) ||
+            strcmp(json_string_value(json_object_get(e, "method")), "GET") ||
+            query_value(query, "watch"))
+            continue;
+        if (stage == 0 && rv && !strcmp(rv, "0") && code == 200) {
+            stage = 1;
+        } else if (stage == 1 && rv && strcmp(rv, "0") && code == status) {
+            stage = 2;
+        } else if (stage == 2) {
+            assert_null(rv);
+            assert_int_equal(code, 200);
+            stage = 3;
+            break;
+        }
+    }
+    json_decref(log);
+    assert_int_equal(stage, 3);
+    assert_int_equal(recorder_count(&f->rec, "ERROR"), 0);
+    assert_converges(f);
+    recorder_check_chains(&f->rec);
+    delete_namespace(&cluster, other);
+}
+
+static void test_expired_version_relists_latest(void **state)
+{
+    skip_unless_sim();
+    unavailable_version(*state, 410, "too old resource version: 1 (2)");
+}
+
+static void test_too_large_version_relists_latest(void **state)
+{
+    skip_unless_sim();
+    unavailable_version(*state, 504,
+                        "Too large resource version: 99, current: 9");
+}
+
 static void test_delete_while_cut_off_is_a_tombstone(void **state)
 {
     struct fixture *f = *state;
@@ -595,6 +723,9 @@ int main(void)
         TEST(test_expired_status_forces_relist),
         TEST(test_bookmarks_spare_a_relist),
         TEST(test_requests_are_client_gos),
+        TEST(test_watch_timeouts_are_drawn_each_time),
+        TEST(test_expired_version_relists_latest),
+        TEST(test_too_large_version_relists_latest),
         TEST(test_delete_while_cut_off_is_a_tombstone),
         TEST(test_late_handler_gets_synthetic_adds),
         TEST(test_slow_handler_delays_no_one),

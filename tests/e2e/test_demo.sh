@@ -59,6 +59,48 @@ if [ "$status" -ne 0 ] || ! grep -q 'received signal 2' "$work/out"; then
   echo "FAIL: pod-controller exited with $status on SIGINT"
   exit 1
 fi
+# --namespace limits the controller to one namespace: a pod elsewhere is
+# never heard of.
+post() {   # PATH JSON: create an object on the simulated server
+  local server token
+  server=$(awk '/server:/ {print $2; exit}' "$SIM_KUBECONFIG" | tr -d '"')
+  token=$(awk '/token:/ {print $2; exit}' "$SIM_KUBECONFIG" | tr -d '"')
+  curl --silent --show-error --fail --cacert "$work/sim/ca.crt" \
+    -H "Authorization: Bearer $token" -H "Content-Type: application/json" \
+    -X POST "$server$1" -o /dev/null -d "$2"
+}
+pod_json() {
+  echo '{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "'"$1"'"},
+         "spec": {"containers": [{"name": "c", "image": "pause"}]}}'
+}
+post /api/v1/namespaces '{"apiVersion": "v1", "kind": "Namespace",
+                          "metadata": {"name": "other"}}'
+post /api/v1/namespaces/default/pods "$(pod_json here)"
+post /api/v1/namespaces/other/pods "$(pod_json elsewhere)"
+"$KINF_DEMO_BIN" --kubeconfig "$SIM_KUBECONFIG" --namespace other \
+  2>"$work/ns" &
+pid=$!
+for ((i = 0; i < 300; i++)); do
+  grep -q 'AddFunc other/elsewhere$' "$work/ns" && break
+  sleep 0.1
+done
+# A pod created after the start, in the namespace left out, is the last
+# thing the controller could wrongly hear of before this one.
+post /api/v1/namespaces/default/pods "$(pod_json late)"
+post /api/v1/namespaces/other/pods "$(pod_json late)"
+for ((i = 0; i < 300; i++)); do
+  grep -q 'AddFunc other/late$' "$work/ns" && break
+  sleep 0.1
+done
+kill -TERM "$pid"
+wait "$pid" || true
+if ! grep -q 'AddFunc other/elsewhere$' "$work/ns" ||
+   ! grep -q 'AddFunc other/late$' "$work/ns" ||
+   grep -q 'default/' "$work/ns"; then
+  cat "$work/ns"
+  echo "FAIL: pod-controller --namespace other heard of other namespaces"
+  exit 1
+fi
 # Bad options are refused with a reason and exit status 2, before any
 # request is made.
 for args in "-v abc" "-v 4x" "-v 11" "stray" "--bogus"; do
@@ -73,4 +115,4 @@ for args in "-v abc" "-v 4x" "-v 11" "stray" "--bogus"; do
   fi
 done
 echo "PASS: demo output in order, clean stop on SIGTERM and SIGINT," \
-  "bad options refused"
+  "--namespace honoured, bad options refused"

@@ -3,6 +3,7 @@
 #include "test_util.h"
 
 #include "backoff.h"
+#include "reflector.h"
 
 static void test_doubles_to_cap_without_jitter(void **state)
 {
@@ -61,6 +62,35 @@ static void test_retry_after_bounds(void **state)
     assert_int_equal(kinf__backoff_next_after(&b, 6, 0.0, -3), 30000);
 }
 
+static void assert_options(const struct kinf__reflector_options *o,
+                           long page, int64_t initial_ms, int64_t max_ms,
+                           int64_t reset_ms, long min_watch_s)
+{
+    assert_int_equal(o->page_size, page);
+    assert_int_equal(o->initial_backoff_ms, initial_ms);
+    assert_int_equal(o->max_backoff_ms, max_ms);
+    assert_int_equal(o->backoff_reset_ms, reset_ms);
+    assert_int_equal(o->min_watch_timeout_s, min_watch_s);
+}
+
+/* Options left at zero get client-go's values; set ones are kept. */
+static void test_reflector_defaults(void **state)
+{
+    struct kinf__reflector_options o = { .page_size = 0 };
+
+    (void)state;
+    kinf__reflector_defaults(&o);
+    assert_options(&o, 500, 800, 30000, 120000, 300);
+    assert_int_equal(o.watch_stall_ms, 0);
+
+    o = (struct kinf__reflector_options){
+        .page_size = 7, .initial_backoff_ms = 5, .max_backoff_ms = 6,
+        .backoff_reset_ms = 8, .min_watch_timeout_s = 9,
+    };
+    kinf__reflector_defaults(&o);
+    assert_options(&o, 7, 5, 6, 8, 9);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -68,6 +98,7 @@ int main(void)
         cmocka_unit_test(test_jitter_stays_in_range),
         cmocka_unit_test(test_resets_after_calm),
         cmocka_unit_test(test_retry_after_bounds),
+        cmocka_unit_test(test_reflector_defaults),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -50,6 +50,7 @@ static void assert_matches(const char *text, const char *pattern)
 
 static void test_klog_line_format(void **state)
 {
+    char pid[64];
     char *text;
 
     (void)state;
@@ -58,6 +59,9 @@ static void test_klog_line_format(void **state)
     /* I1203 16:02:20.123456   12345 file.c:44] message */
     assert_matches(text, "^E[0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{6} "
                          "+[0-9]+ test_log\\.c:[0-9]+\\] an error 1$");
+    /* The process id is right-aligned in seven columns, as in klog. */
+    snprintf(pid, sizeof(pid), " %7d test_log.c:", (int)getpid());
+    assert_non_null(strstr(text, pid));
     assert_matches(text, "^W[0-9]{4} .* test_log\\.c:[0-9]+\\] a warning$");
     assert_matches(text, "^I[0-9]{4} .*\\] AddFunc default/nginx$");
     assert_null(strstr(text, "a decision"));
