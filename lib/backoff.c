@@ -34,15 +34,16 @@ int64_t kinf__backoff_next(struct kinf__backoff *b, int64_t now,
                                      (double)b->current_ms);
 }
 
-int64_t kinf__backoff_next_after(struct kinf__backoff *b, int64_t now,
-                                 double random, int64_t retry_after_s)
+int64_t kinf__backoff_next_with_retry_after(struct kinf__backoff *b,
+                                            int64_t now, double random,
+                                            int64_t retry_after_s)
 {
     int64_t wait = kinf__backoff_next(b, now, random);
-    int64_t most = 2 * b->max_ms;
+    int64_t ceiling_ms = 2 * b->max_ms;
 
     if (retry_after_s <= 0)
         return wait;
-    if (retry_after_s > most / 1000)
-        return wait > most ? wait : most;
+    if (retry_after_s > ceiling_ms / 1000)
+        return wait > ceiling_ms ? wait : ceiling_ms;
     return retry_after_s * 1000 > wait ? retry_after_s * 1000 : wait;
 }

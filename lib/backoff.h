@@ -25,7 +25,8 @@ int64_t kinf__backoff_next(struct kinf__backoff *b, int64_t now,
 /* The next wait, at least retry_after_s seconds when the server asked
    for them (Retry-After), but never more than twice the cap: a server
    cannot park the client for longer than backing off alone would. */
-int64_t kinf__backoff_next_after(struct kinf__backoff *b, int64_t now,
-                                 double random, int64_t retry_after_s);
+int64_t kinf__backoff_next_with_retry_after(struct kinf__backoff *b,
+                                            int64_t now, double random,
+                                            int64_t retry_after_s);
 
 #endif

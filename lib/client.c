@@ -526,9 +526,9 @@ static const char *reason_for(long status)
 static int retry_after(const struct transfer *t)
 {
     curl_off_t seconds = 0;
+    CURLcode rc = curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER, &seconds);
 
-    if (curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER, &seconds) !=
-        CURLE_OK || seconds <= 0)
+    if (rc != CURLE_OK || seconds <= 0)
         return 0;
     return seconds > INT_MAX ? INT_MAX : (int)seconds;
 }

@@ -234,13 +234,19 @@ static int on_event(const struct kinf__event *ev, void *user_data)
 
 enum watch_outcome { REWATCH, RELIST, STOP };
 
-/* Wait one backoff step (at least Retry-After) before watching again. */
+/* The next backoff step, at least the Retry-After of err. */
+static int64_t next_wait(struct kinf__reflector *r, const kinf_error *err)
+{
+    return kinf__backoff_next_with_retry_after(&r->backoff, kinf__now_ms(),
+                                               kinf__random(),
+                                               err->retry_after);
+}
+
+/* Wait one backoff step before watching again. */
 static enum watch_outcome rewatch_later(struct kinf__reflector *r,
                                         const kinf_error *err)
 {
-    int64_t wait = kinf__backoff_next_after(&r->backoff, kinf__now_ms(),
-                                            kinf__random(),
-                                            err->retry_after);
+    int64_t wait = next_wait(r, err);
 
     KINF__LOG(r->log, KINF_LOG_DEBUG, "reflector",
               "watching %s again in %lldms", r->path, (long long)wait);
@@ -381,8 +387,7 @@ static void *reflector_main(void *arg)
         if (list_and_watch(r, &err) == KINF_ESTOPPED ||
             kinf__cancelled(&r->cancel))
             break;
-        wait = kinf__backoff_next_after(&r->backoff, kinf__now_ms(),
-                                        kinf__random(), err.retry_after);
+        wait = next_wait(r, &err);
         KINF__LOG(r->log, KINF_LOG_DEBUG, "reflector",
                   "listing %s again in %lldms", r->path, (long long)wait);
         if (kinf__cancel_sleep(&r->cancel, wait) < 0)

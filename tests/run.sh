@@ -90,8 +90,8 @@ for r in $runs; do
       --no-suite install --no-suite sim --timeout-multiplier 3 ;;
   valgrind)
     KINF_TEST_TIME_SCALE=10 \
-    run valgrind -Dbuildtype=debug -- decode list store fifo backoff config log \
-      informer client --timeout-multiplier 10 --wrap "$valgrind" ;;
+    run valgrind -Dbuildtype=debug -- decode list store fifo backoff \
+      reflector config log informer client --timeout-multiplier 10 --wrap "$valgrind" ;;
   *)
     echo "unknown run '$r'"; failed=$((failed + 1)) ;;
   esac

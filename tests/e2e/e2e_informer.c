@@ -413,10 +413,10 @@ static void test_watch_timeouts_are_drawn_each_time(void **state)
     json_array_foreach(log, i, e) {
         json_t *query = json_object_get(e, "query");
         const char *t = query_value(query, "timeoutSeconds");
+        const char *p = json_string_value(json_object_get(e, "path"));
         long timeout;
 
-        if (!query_value(query, "watch") || !strstr(
-                json_string_value(json_object_get(e, "path")), f->ns))
+        if (!query_value(query, "watch") || !strstr(p, f->ns))
             continue;
         assert_non_null(t);
         timeout = atol(t);
@@ -434,63 +434,101 @@ static void test_watch_timeouts_are_drawn_each_time(void **state)
     assert_true(differ);
 }
 
-/* A relist at the informer's last version that the server can no longer
-   serve (410 Expired, or 504 "Too large resource version" after the
-   server's store went back in time) is retried at once without a
-   version, the latest state, rather than failing and backing off. */
-static void unavailable_version(struct fixture *f, int status,
-                                const char *message)
+/* The fixture's informer made again with a slow first retry, so that a
+   request made at once stands apart from one made after backing off. */
+static void use_slow_retries(struct fixture *f, int64_t initial_backoff_ms)
 {
-    char other[128];
-    char path[256];
-    char fault[512];
-    json_t *log;
+    kinf_informer_options opts = fast_options(f->ns);
+    kinf_handler h = recorder_handler();
+    kinf_error err;
+
+    kinf_informer_free(f->informer);
+    opts.initial_backoff_ms = initial_backoff_ms;
+    opts.max_backoff_ms = 2 * initial_backoff_ms;
+    assert_int_equal(kinf_informer_new(&f->informer, cluster.client, &opts,
+                                       &err), 0);
+    assert_int_equal(kinf_informer_add_handler(&f->reg, f->informer, &h,
+                                               &f->rec, NULL), 0);
+}
+
+/* Walk the informer's lists of path in the request log, in order: the
+   first at "0" (stage 1), a relist at a later version answered with
+   status (stage 2), then a list without a version that succeeded (stage
+   3). Returns the stage reached; *gap_ms is the time from 2 to 3. */
+static int relist_stages(const char *path, long status, int64_t *gap_ms)
+{
+    json_t *log = request_log();
+    double failed_at = 0;
+    int stage = 0;
     json_t *e;
     size_t i;
-    int stage = 0;
 
-    json_decref(sim_control(&cluster, "requests/clear", NULL));
-    create_pod(&cluster, f->ns, "quiet");
-    wait_pod_running(&cluster, f->ns, "quiet");   /* then no more events */
-    fixture_start(f);
-    snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods", f->ns);
-    snprintf(fault, sizeof(fault),
-             "{\"faults\":[{\"match\":\"list\",\"path_prefix\":\"%s\","
-             "\"status\":%d,\"message\":\"%s\"}]}", path, status,
-             message);
-    json_decref(sim_control(&cluster, "faults", fault));
-    make_noise(other, sizeof(other));
-    json_decref(sim_control(&cluster, "compact", NULL));
-    close_watch_after_a_while(f);
-    create_pod(&cluster, f->ns, "after");
-    snprintf(fault, sizeof(fault), "ADD %s/after ", f->ns);
-    recorder_wait(&f->rec, fault, EVENT_TIMEOUT_MS);
-
-    /* In order: the first list at "0", the relist at the last version
-       that fails, then at once a list without a version. */
-    log = request_log();
     json_array_foreach(log, i, e) {
         json_t *query = json_object_get(e, "query");
         const char *rv = query_value(query, "resourceVersion");
+        const char *p = json_string_value(json_object_get(e, "path"));
+        const char *m = json_string_value(json_object_get(e, "method"));
         long code = (long)json_integer_value(json_object_get(e, "status"));
+        double at = json_number_value(json_object_get(e, "time"));
 
-        if (strcmp(json_string_value(json_object_get(e, "path")), path) ||
-            strcmp(json_string_value(json_object_get(e, "method")), "GET") ||
+        if (strcmp(p, path) || strcmp(m, "GET") ||
             query_value(query, "watch"))
             continue;
         if (stage == 0 && rv && !strcmp(rv, "0") && code == 200) {
             stage = 1;
         } else if (stage == 1 && rv && strcmp(rv, "0") && code == status) {
             stage = 2;
+            failed_at = at;
         } else if (stage == 2) {
             assert_null(rv);
             assert_int_equal(code, 200);
+            *gap_ms = (int64_t)((at - failed_at) * 1000);
             stage = 3;
             break;
         }
     }
     json_decref(log);
-    assert_int_equal(stage, 3);
+    return stage;
+}
+
+/* A relist at the informer's last version that the server can no longer
+   serve (410 Expired, or 504 "Too large resource version" after the
+   server's store went back in time) is retried at once without a
+   version, the latest state, rather than failing and backing off. */
+static void check_relist_at_unavailable_version(struct fixture *f,
+                                                int status,
+                                                const char *message)
+{
+    const int64_t backoff_ms = test_ms(1000);
+    char other[128];
+    char path[256];
+    char text[512];
+    int64_t gap_ms = -1;
+
+    use_slow_retries(f, backoff_ms);
+    json_decref(sim_control(&cluster, "requests/clear", NULL));
+    create_pod(&cluster, f->ns, "quiet");
+    wait_pod_running(&cluster, f->ns, "quiet");   /* then no more events */
+    fixture_start(f);
+
+    /* The informer's next list fails; its watch's version is made old. */
+    snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods", f->ns);
+    snprintf(text, sizeof(text),
+             "{\"faults\":[{\"match\":\"list\",\"path_prefix\":\"%s\","
+             "\"status\":%d,\"message\":\"%s\"}]}", path, status,
+             message);
+    json_decref(sim_control(&cluster, "faults", text));
+    make_noise(other, sizeof(other));
+    json_decref(sim_control(&cluster, "compact", NULL));
+    close_watch_after_a_while(f);
+
+    create_pod(&cluster, f->ns, "after");
+    snprintf(text, sizeof(text), "ADD %s/after ", f->ns);
+    recorder_wait(&f->rec, text, EVENT_TIMEOUT_MS);
+    assert_int_equal(relist_stages(path, status, &gap_ms), 3);
+    if (gap_ms >= backoff_ms)
+        fail_msg("the list without a version came %lld ms later",
+                 (long long)gap_ms);
     assert_int_equal(recorder_count(&f->rec, "ERROR"), 0);
     assert_converges(f);
     recorder_check_chains(&f->rec);
@@ -500,14 +538,14 @@ static void unavailable_version(struct fixture *f, int status,
 static void test_expired_version_relists_latest(void **state)
 {
     skip_unless_sim();
-    unavailable_version(*state, 410, "too old resource version: 1 (2)");
+    check_relist_at_unavailable_version(*state, 410, "too old resource version: 1 (2)");
 }
 
 static void test_too_large_version_relists_latest(void **state)
 {
     skip_unless_sim();
-    unavailable_version(*state, 504,
-                        "Too large resource version: 99, current: 9");
+    check_relist_at_unavailable_version(
+        *state, 504, "Too large resource version: 99, current: 9");
 }
 
 static void test_delete_while_cut_off_is_a_tombstone(void **state)

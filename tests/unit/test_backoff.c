@@ -3,7 +3,6 @@
 #include "test_util.h"
 
 #include "backoff.h"
-#include "reflector.h"
 
 static void test_doubles_to_cap_without_jitter(void **state)
 {
@@ -48,47 +47,32 @@ static void test_resets_after_calm(void **state)
    cannot ask for more than twice the cap. */
 static void test_retry_after_bounds(void **state)
 {
+    /* The backoff alone goes 800, 1600, 3200, ... */
+    static const struct {
+        int64_t retry_after_s;
+        int64_t wait_ms;
+    } cases[] = {
+        { 0, 800 },                 /* none asked: the backoff's */
+        { 5, 5000 },                /* longer than 1600: the server's */
+        { 1, 3200 },                /* shorter: the backoff's */
+        { 60, 60000 },              /* twice the cap is allowed */
+        { 61, 60000 },              /* more is not */
+        { INT64_MAX / 2, 60000 },
+        { -3, 30000 },              /* nonsense is ignored */
+    };
     struct kinf__backoff b;
 
     (void)state;
     kinf__backoff_init(&b, 800, 30000, 120000, 1.0);
-    assert_int_equal(kinf__backoff_next_after(&b, 0, 0.0, 0), 800);
-    assert_int_equal(kinf__backoff_next_after(&b, 1, 0.0, 5), 5000);
-    assert_int_equal(kinf__backoff_next_after(&b, 2, 0.0, 1), 3200);
-    assert_int_equal(kinf__backoff_next_after(&b, 3, 0.0, 60), 60000);
-    assert_int_equal(kinf__backoff_next_after(&b, 4, 0.0, 61), 60000);
-    assert_int_equal(kinf__backoff_next_after(&b, 5, 0.0, INT64_MAX / 2),
-                     60000);
-    assert_int_equal(kinf__backoff_next_after(&b, 6, 0.0, -3), 30000);
-}
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        int64_t wait = kinf__backoff_next_with_retry_after(
+            &b, (int64_t)i, 0.0, cases[i].retry_after_s);
 
-static void assert_options(const struct kinf__reflector_options *o,
-                           long page, int64_t initial_ms, int64_t max_ms,
-                           int64_t reset_ms, long min_watch_s)
-{
-    assert_int_equal(o->page_size, page);
-    assert_int_equal(o->initial_backoff_ms, initial_ms);
-    assert_int_equal(o->max_backoff_ms, max_ms);
-    assert_int_equal(o->backoff_reset_ms, reset_ms);
-    assert_int_equal(o->min_watch_timeout_s, min_watch_s);
-}
-
-/* Options left at zero get client-go's values; set ones are kept. */
-static void test_reflector_defaults(void **state)
-{
-    struct kinf__reflector_options o = { .page_size = 0 };
-
-    (void)state;
-    kinf__reflector_defaults(&o);
-    assert_options(&o, 500, 800, 30000, 120000, 300);
-    assert_int_equal(o.watch_stall_ms, 0);
-
-    o = (struct kinf__reflector_options){
-        .page_size = 7, .initial_backoff_ms = 5, .max_backoff_ms = 6,
-        .backoff_reset_ms = 8, .min_watch_timeout_s = 9,
-    };
-    kinf__reflector_defaults(&o);
-    assert_options(&o, 7, 5, 6, 8, 9);
+        if (wait != cases[i].wait_ms)
+            fail_msg("step %zu, Retry-After %lld: waited %lld, not %lld", i,
+                     (long long)cases[i].retry_after_s, (long long)wait,
+                     (long long)cases[i].wait_ms);
+    }
 }
 
 int main(void)
@@ -98,7 +82,6 @@ int main(void)
         cmocka_unit_test(test_jitter_stays_in_range),
         cmocka_unit_test(test_resets_after_calm),
         cmocka_unit_test(test_retry_after_bounds),
-        cmocka_unit_test(test_reflector_defaults),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
