@@ -39,9 +39,13 @@ def _openssl(*args, cwd):
 
 
 def _write(path, text, mode=0o644):
-    with open(path, "w", encoding="utf-8") as f:
+    # Whole or not at all: a script waits for the kubeconfig to appear,
+    # then reads it at once.
+    partial = path + ".partial"
+    with open(partial, "w", encoding="utf-8") as f:
         f.write(text)
-    os.chmod(path, mode)
+    os.chmod(partial, mode)
+    os.replace(partial, path)
 
 
 def _key(name, cwd):
