@@ -186,6 +186,12 @@ static yaml_node_t *map_get(yaml_document_t *doc, yaml_node_t *map,
     return value && !is_null(value) ? value : NULL;
 }
 
+/* A scalar holds no "\0" escape, so its C string is all of it. */
+static bool nul_free(const yaml_node_t *node)
+{
+    return strlen(sval(node)) == node->data.scalar.length;
+}
+
 static char *scalar_dup(const yaml_node_t *node)
 {
     return strndup(sval(node), node->data.scalar.length);
@@ -484,7 +490,7 @@ static int check_item(struct kc_file *f, const struct kc_section *s,
                     index);
     }
     /* Names are compared as C strings from here on. */
-    if (strlen(sval(name)) != name->data.scalar.length) {
+    if (!nul_free(name)) {
         return fail(err, f, name, "%s[%zu].name: contains a NUL character",
                     s->list, index);
     }
@@ -844,6 +850,12 @@ static int get_string(yaml_node_t **out, const struct kc_entry *e,
         return 0;
     if (node->type != YAML_SCALAR_NODE)
         return fail(err, e->file, node, "%s.%s: not a string", e->where, key);
+    /* Values are used as C strings: a "\0" escape would cut them short
+       and quietly name another server, file or credential. */
+    if (!nul_free(node)) {
+        return fail(err, e->file, node, "%s.%s: contains a NUL character",
+                    e->where, key);
+    }
     if (node->data.scalar.length > 0) {
         *out = node;
     }
@@ -984,6 +996,9 @@ static int current_context(const char **out, struct kc_file **out_file,
             }
             continue;
         }
+        if (!nul_free(node))
+            return fail(err, f, node, "current-context: contains a NUL "
+                        "character");
         *out = sval(node);
         *out_file = f;
         *out_node = node;

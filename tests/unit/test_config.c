@@ -1312,6 +1312,43 @@ static void test_name_with_nul(void **state)
     assert_contains(err.message, "clusters[0].name: contains a NUL");
 }
 
+/* A NUL inside any value would cut it short, naming another cluster,
+   server or credential than the file says: each is refused by name. */
+static void test_value_with_nul(void **state)
+{
+    struct fixture *fx = *state;
+    static const struct {
+        const char *yaml;
+        const char *needle;     /* where the error must point */
+        const char *message;
+    } cases[] = {
+        { HEAD "current-context: \"c1\\0x\"\n" CTX_C1 CLUSTER_K1 USER_U1,
+          "\"c1", "current-context: contains a NUL" },
+        { HEAD "current-context: c1\n"
+          "contexts:\n- name: c1\n"
+          "  context: {cluster: \"k1\\0evil\", user: u1}\n"
+          CLUSTER_K1 USER_U1,
+          "\"k1", "contexts[0].context.cluster: contains a NUL" },
+        { HEAD "current-context: c1\n" CTX_C1 USER_U1
+          "clusters:\n- name: k1\n"
+          "  cluster: {server: \"https://k1.example\\0@evil\"}\n",
+          "\"https", "clusters[0].cluster.server: contains a NUL" },
+        { HEAD "current-context: c1\n" CTX_C1 CLUSTER_K1
+          "users:\n- name: u1\n  user: {token: \"t1\\0rest\"}\n",
+          "\"t1", "users[0].user.token: contains a NUL" },
+    };
+    kinf_error err;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        const char *path = write_file(fx, "nul-value", cases[i].yaml);
+
+        expect_error_at(path, cases[i].yaml, cases[i].needle, &err);
+        assert_contains(err.message, cases[i].message);
+        /* The secret's text never reaches the message. */
+        assert_null(strstr(err.message, "rest"));
+    }
+}
+
 /* Many entries: a duplicate at the very end is still found, and the
    check is linear (a pairwise one took minutes on this many). */
 static void test_many_entries(void **state)
@@ -1498,6 +1535,7 @@ int main(void)
         T(test_section_wrong_type),
         T(test_bad_names),
         T(test_name_with_nul),
+        T(test_value_with_nul),
         T(test_many_entries),
         T(test_deep_nesting),
         T(test_huge_file),
