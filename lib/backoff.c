@@ -40,10 +40,12 @@ int64_t kinf__backoff_next_with_retry_after(struct kinf__backoff *b,
 {
     int64_t wait = kinf__backoff_next(b, now, random);
     int64_t ceiling_ms = 2 * b->max_ms;
+    int64_t asked_ms;
 
     if (retry_after_s <= 0)
         return wait;
-    if (retry_after_s > ceiling_ms / 1000)
-        return wait > ceiling_ms ? wait : ceiling_ms;
-    return retry_after_s * 1000 > wait ? retry_after_s * 1000 : wait;
+    /* Compared in seconds first: a huge value must not overflow. */
+    asked_ms = retry_after_s > ceiling_ms / 1000 ? ceiling_ms
+                                                  : retry_after_s * 1000;
+    return asked_ms > wait ? asked_ms : wait;
 }

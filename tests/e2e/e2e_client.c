@@ -474,25 +474,6 @@ static void test_any_resource(void **state)
     delete_namespace(&cluster, ns);
 }
 
-/* create_pod() labels every pod app=e2e; selectors need others. */
-static void create_labelled_pod(const char *ns, const char *name,
-                                const char *app)
-{
-    char path[256];
-    kinf_error err;
-    json_t *pod;
-
-    snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods", ns);
-    pod = json_pack("{s:s, s:s, s:{s:s, s:{s:s}}, s:{s:[{s:s, s:s}]}}",
-                    "apiVersion", "v1", "kind", "Pod", "metadata",
-                    "name", name, "labels", "app", app, "spec",
-                    "containers", "name", "c", "image", "pause");
-    if (kinf_client_request(NULL, cluster.client, "POST", path, NULL, pod,
-                            &err))
-        fail_msg("creating %s/%s: %s", ns, name, err.message);
-    json_decref(pod);
-}
-
 static kinf_informer *synced_informer(kinf_informer_options *opts)
 {
     kinf_informer *inf = NULL;
@@ -532,8 +513,8 @@ static void test_selectors(void **state)
 
     (void)state;
     make_namespace(&cluster, ns, sizeof(ns), "select");
-    create_labelled_pod(ns, "chosen", "e2e");
-    create_labelled_pod(ns, "other", "else");
+    create_app_pod(&cluster, ns, "chosen", "e2e");
+    create_app_pod(&cluster, ns, "other", "else");
 
     opts = fast_options(ns);
     opts.label_selector = "app=e2e";
@@ -551,8 +532,8 @@ static void test_selectors(void **state)
     /* Watch events come in order: once the last change an informer may
        see has reached its cache, the pods left out would have too, had
        they passed its selector. */
-    create_labelled_pod(ns, "late-else", "else");
-    create_labelled_pod(ns, "late", "e2e");
+    create_app_pod(&cluster, ns, "late-else", "else");
+    create_app_pod(&cluster, ns, "late", "e2e");
     label_pod(&cluster, ns, "other", "seen");
     WAIT_UNTIL(kinf_store_len(kinf_informer_store(by_label)) == 2, 10000);
     WAIT_UNTIL(cached_with_step_label(by_field, key), 10000);
@@ -578,10 +559,7 @@ static void test_error_keeps_server_reason(void **state)
     make_namespace(&cluster, ns, sizeof(ns), "conflict");
     create_pod(&cluster, ns, "twice");
     snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods", ns);
-    pod = json_pack("{s:s, s:s, s:{s:s}, s:{s:[{s:s, s:s}]}}",
-                    "apiVersion", "v1", "kind", "Pod", "metadata",
-                    "name", "twice", "spec", "containers", "name", "c",
-                    "image", "pause");
+    pod = pod_manifest("twice", "e2e");
     assert_int_equal(kinf_client_request(NULL, cluster.client, "POST", path,
                                          NULL, pod, &err), KINF_EHTTP);
     json_decref(pod);

@@ -175,13 +175,13 @@ static const char *query_value(const json_t *query, const char *name)
     return json_string_value(json_object_get(query, name));
 }
 
-/* Count GETs of the namespace's pods: lists, or watches (from version
-   rv when rv is not NULL). */
-static size_t count_gets(const char *ns, bool watches, const char *rv)
+/* The logged GETs of the namespace's pods, in order: its watches, or
+   its lists (with the tests' own reads of the truth among them). */
+static json_t *pod_gets(const char *ns, bool watches)
 {
     json_t *log = request_log();
+    json_t *gets = json_array();
     char path[256];
-    size_t n = 0;
     size_t i;
     json_t *entry;
 
@@ -191,20 +191,38 @@ static size_t count_gets(const char *ns, bool watches, const char *rv)
         const char *m = json_string_value(json_object_get(entry,
                                                           "method"));
         json_t *query = json_object_get(entry, "query");
+
+        if (!p || !m || strcmp(p, path) || strcmp(m, "GET"))
+            continue;
+        if (watches == (json_object_get(query, "watch") != NULL))
+            json_array_append(gets, entry);
+    }
+    json_decref(log);
+    return gets;
+}
+
+/* Count the informer's GETs of the namespace's pods: lists, or watches
+   (from version rv when rv is not NULL). */
+static size_t count_gets(const char *ns, bool watches, const char *rv)
+{
+    json_t *gets = pod_gets(ns, watches);
+    size_t n = 0;
+    size_t i;
+    json_t *entry;
+
+    json_array_foreach(gets, i, entry) {
+        json_t *query = json_object_get(entry, "query");
         const char *from = query_value(query, "resourceVersion");
 
         /* The tests' own reads of the truth carry no query; the
            informer's lists always name a version or a limit here. */
-        if (!p || !m || strcmp(p, path) || strcmp(m, "GET") ||
-            json_object_size(query) == 0)
-            continue;
-        if (watches != (json_object_get(query, "watch") != NULL))
+        if (json_object_size(query) == 0)
             continue;
         if (rv && (!from || strcmp(from, rv)))
             continue;
         n++;
     }
-    json_decref(log);
+    json_decref(gets);
     return n;
 }
 
@@ -392,10 +410,9 @@ static void test_watch_timeouts_are_drawn_each_time(void **state)
     kinf_error err;
     long first = 0;
     bool differ = false;
-    json_t *log;
+    json_t *watches;
     json_t *e;
     size_t i;
-    size_t watches = 0;
 
     skip_unless_sim();
     json_decref(sim_control(&cluster, "requests/clear", NULL));
@@ -409,27 +426,24 @@ static void test_watch_timeouts_are_drawn_each_time(void **state)
         WAIT_UNTIL(watch_requests_from(f->ns, NULL) > (size_t)round,
                    EVENT_TIMEOUT_MS);
     }
-    log = request_log();
-    json_array_foreach(log, i, e) {
-        json_t *query = json_object_get(e, "query");
-        const char *t = query_value(query, "timeoutSeconds");
-        const char *p = json_string_value(json_object_get(e, "path"));
+    watches = pod_gets(f->ns, true);
+    json_array_foreach(watches, i, e) {
+        const char *t = query_value(json_object_get(e, "query"),
+                                    "timeoutSeconds");
         long timeout;
 
-        if (!query_value(query, "watch") || !strstr(p, f->ns))
-            continue;
         assert_non_null(t);
         timeout = atol(t);
         if (timeout < 300 || timeout >= 600)
             fail_msg("watch timeoutSeconds=%s", t);
-        if (watches++ == 0)
+        if (i == 0)
             first = timeout;
         else if (timeout != first)
             differ = true;
     }
-    json_decref(log);
+    assert_true(json_array_size(watches) >= 6);
+    json_decref(watches);
     kinf_informer_free(inf);
-    assert_true(watches >= 6);
     /* Six draws of one value out of 300 would be a broken draw. */
     assert_true(differ);
 }
@@ -451,29 +465,24 @@ static void use_slow_retries(struct fixture *f, int64_t initial_backoff_ms)
                                                &f->rec, NULL), 0);
 }
 
-/* Walk the informer's lists of path in the request log, in order: the
+/* Walk the informer's lists of ns's pods in the request log: the
    first at "0" (stage 1), a relist at a later version answered with
    status (stage 2), then a list without a version that succeeded (stage
    3). Returns the stage reached; *gap_ms is the time from 2 to 3. */
-static int relist_stages(const char *path, long status, int64_t *gap_ms)
+static int relist_stages(const char *ns, long status, int64_t *gap_ms)
 {
-    json_t *log = request_log();
+    json_t *lists = pod_gets(ns, false);
     double failed_at = 0;
     int stage = 0;
     json_t *e;
     size_t i;
 
-    json_array_foreach(log, i, e) {
-        json_t *query = json_object_get(e, "query");
-        const char *rv = query_value(query, "resourceVersion");
-        const char *p = json_string_value(json_object_get(e, "path"));
-        const char *m = json_string_value(json_object_get(e, "method"));
+    json_array_foreach(lists, i, e) {
+        const char *rv = query_value(json_object_get(e, "query"),
+                                     "resourceVersion");
         long code = (long)json_integer_value(json_object_get(e, "status"));
         double at = json_number_value(json_object_get(e, "time"));
 
-        if (strcmp(p, path) || strcmp(m, "GET") ||
-            query_value(query, "watch"))
-            continue;
         if (stage == 0 && rv && !strcmp(rv, "0") && code == 200) {
             stage = 1;
         } else if (stage == 1 && rv && strcmp(rv, "0") && code == status) {
@@ -487,7 +496,7 @@ static int relist_stages(const char *path, long status, int64_t *gap_ms)
             break;
         }
     }
-    json_decref(log);
+    json_decref(lists);
     return stage;
 }
 
@@ -525,7 +534,7 @@ static void check_relist_at_unavailable_version(struct fixture *f,
     create_pod(&cluster, f->ns, "after");
     snprintf(text, sizeof(text), "ADD %s/after ", f->ns);
     recorder_wait(&f->rec, text, EVENT_TIMEOUT_MS);
-    assert_int_equal(relist_stages(path, status, &gap_ms), 3);
+    assert_int_equal(relist_stages(f->ns, status, &gap_ms), 3);
     if (gap_ms >= backoff_ms)
         fail_msg("the list without a version came %lld ms later",
                  (long long)gap_ms);

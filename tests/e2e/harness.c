@@ -256,18 +256,36 @@ void delete_namespace(struct cluster *c, const char *name)
     json_decref(request(c, "DELETE", path, NULL));
 }
 
-void create_pod(struct cluster *c, const char *ns, const char *name)
+json_t *pod_manifest(const char *name, const char *app)
+{
+    json_t *pod = json_pack(
+        "{s:s, s:s, s:{s:s, s:{s:s}}, s:{s:[{s:s, s:s}]}}",
+        "apiVersion", "v1", "kind", "Pod",
+        "metadata", "name", name, "labels", "app", app,
+        "spec", "containers", "name", "main",
+        "image", "registry.k8s.io/pause:3.10");
+
+    assert_non_null(pod);
+    return pod;
+}
+
+void create_app_pod(struct cluster *c, const char *ns, const char *name,
+                    const char *app)
 {
     char path[256];
-    char body[512];
+    json_t *pod = pod_manifest(name, app);
+    char *body = json_dumps(pod, JSON_COMPACT);
 
+    assert_non_null(body);
     snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods", ns);
-    snprintf(body, sizeof(body),
-             "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":"
-             "{\"name\":\"%s\",\"labels\":{\"app\":\"e2e\"}},"
-             "\"spec\":{\"containers\":[{\"name\":\"main\","
-             "\"image\":\"registry.k8s.io/pause:3.10\"}]}}", name);
     json_decref(request(c, "POST", path, body));
+    free(body);
+    json_decref(pod);
+}
+
+void create_pod(struct cluster *c, const char *ns, const char *name)
+{
+    create_app_pod(c, ns, name, "e2e");
 }
 
 void label_pod(struct cluster *c, const char *ns, const char *name,

@@ -51,7 +51,11 @@ void make_namespace(struct cluster *c, char *name, size_t size,
                     const char *prefix);
 void delete_namespace(struct cluster *c, const char *name);
 
-/* Pods: create (optionally labelled), label, delete at once. */
+/* Pods: a pod's manifest with label app=APP; create one (create_pod()
+   labels it app=e2e), label it step=VALUE, delete it at once. */
+json_t *pod_manifest(const char *name, const char *app);
+void create_app_pod(struct cluster *c, const char *ns, const char *name,
+                    const char *app);
 void create_pod(struct cluster *c, const char *ns, const char *name);
 void label_pod(struct cluster *c, const char *ns, const char *name,
                const char *value);
